@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Installs everything needed to build, test and run GLM-V Desktop on Debian 12 / Ubuntu 24.04.
+set -euo pipefail
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then SUDO=sudo; fi
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends \
+    build-essential cmake ninja-build pkg-config git ca-certificates \
+    libeigen3-dev nlohmann-json3-dev libpcre2-dev libgtest-dev libgmock-dev libbenchmark-dev libomp-dev \
+    libavformat-dev libavcodec-dev libswscale-dev libavutil-dev ffmpeg \
+    libpoppler-cpp-dev libpng-dev libjpeg-dev libwebp-dev libtiff-dev libgif-dev libexif-dev \
+    qt6-base-dev qt6-base-dev-tools qt6-multimedia-dev qt6-svg-dev qt6-tools-dev qt6-tools-dev-tools \
+    libqt6sql6-sqlite libgl-dev libcpp-httplib-dev libssl-dev \
+    clang libclang-rt-14-dev xvfb xauth fonts-dejavu-core nodejs npm

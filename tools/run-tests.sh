@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Builds everything and runs the whole test suite: the release build (all labels), then the engine and media
+# libraries again under AddressSanitizer + UndefinedBehaviorSanitizer (unit, parity and fault labels).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+JOBS=${JOBS:-$(nproc)}
+cmake --preset release
+cmake --build --preset release -j "$JOBS"
+ctest --preset release -j "$JOBS"
+if [ "${GLMV_SKIP_SANITIZERS:-0}" != 1 ]; then
+    cmake --preset sanitize
+    cmake --build --preset sanitize -j "$JOBS"
+    ctest --preset sanitize -j "$JOBS"
+fi
