@@ -1,0 +1,149 @@
+// The GLM-4.1V engine: a Model (immutable weights) and Sessions (KV cache, generation).
+//
+//   glmv::LoadParams lp;                                   // weights stay memory-mapped
+//   auto model = glmv::Model::load("/models/GLM-4.1V-9B-Thinking", lp);
+//   if (!model) { report(model.status().message()); return; }
+//   glmv::Session session(*model);
+//
+//   glmv::ModelInputs in;                                  // from the chat prompt + preprocessing
+//   in.input_ids = {...};  in.pixel_values = {...};  in.image_grid_thw = {{1, 34, 46}};
+//   glmv::GenerationParams gp;  gp.max_new_tokens = 512;   gp.sampling.temperature = 0.8f;
+//   auto r = session.generate(in, gp, [](int64_t id) { print(id); return true; });
+//
+// Threading: a Model is immutable after load and may be shared by any number of threads and Sessions.
+// A Session must not be used by two threads at once, except `request_cancel()`, which any thread may call.
+// Heavy work is parallelised inside each call with OpenMP.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "glmv/common/status.h"
+#include "glmv/inference/model_config.h"
+
+namespace glmv {
+
+// One image, or one video (t = frame pairs), in patches of the vision tower: (t, h, w) with h, w in patches.
+struct GridTHW {
+    int64_t t = 1, h = 0, w = 0;
+    int64_t patches() const { return t * h * w; }
+    bool    operator==(const GridTHW&) const = default;
+};
+
+// What the prompt builder and preprocessing produce; mirrors the Hugging Face processor outputs.
+struct ModelInputs {
+    std::vector<int64_t> input_ids;
+    std::vector<int64_t> mm_token_type_ids;   // 0 text, 1 image token, 2 video token; derived when empty
+    std::vector<float>   pixel_values;        // [Σ patches of images, 1176]
+    std::vector<GridTHW> image_grid_thw;
+    std::vector<float>   pixel_values_videos; // [Σ patches of videos, 1176]
+    std::vector<GridTHW> video_grid_thw;
+};
+
+enum class WeightFormat { bf16, q8, q4 };
+
+struct LoadParams {
+    WeightFormat weights   = WeightFormat::bf16; // q8/q4: quantised at load time
+    int          n_threads = 0;                  // 0 = all cores (OpenMP default)
+};
+
+class Model {
+  public:
+    static Result<std::shared_ptr<const Model>> load(const std::string& model_dir, const LoadParams& params = {});
+    ~Model();
+
+    const ModelConfig& config() const;
+    // Bytes of the weights in their file format (what a forward pass reads).
+    uint64_t           weight_bytes() const;
+    const std::string& model_dir() const;
+
+    struct Impl;
+    const Impl& impl() const { return *impl_; }
+
+  private:
+    explicit Model(std::unique_ptr<Impl> impl);
+    std::unique_ptr<Impl> impl_;
+};
+
+struct SamplingParams {
+    bool     greedy             = false;
+    float    temperature        = 1.0f;
+    float    top_p              = 1.0f;
+    int      top_k              = 0;    // 0 = off
+    float    repetition_penalty = 1.0f; // 1 = off; HF semantics over prompt + generated ids
+    uint64_t seed               = 0;
+};
+
+struct GenerationParams {
+    SamplingParams       sampling;
+    int                  max_new_tokens = 8192;
+    std::vector<int64_t> stop_token_ids; // empty = the config's eos ids
+    // Thinking budget (the official evaluation trick): when more than `thinking_budget` tokens were generated
+    // inside <think> without </think>, `force_after_budget` (the ids of "</think><answer>") is appended and
+    // generation continues. -1 = no budget.
+    int                  thinking_budget   = -1;
+    int64_t              think_start_id    = -1;
+    int64_t              think_end_id      = -1;
+    std::vector<int64_t> force_after_budget;
+};
+
+struct GenerationResult {
+    std::vector<int64_t> tokens;           // generated ids (including forced ones and the stop token)
+    enum class Stop { eos, max_tokens, cancelled, callback } stop = Stop::eos;
+    int64_t              prompt_tokens     = 0;
+    int64_t              reused_tokens     = 0; // prompt tokens served from the KV cache
+    double               prefill_ms        = 0; // includes vision encoding
+    double               vision_ms         = 0;
+    double               decode_ms         = 0;
+    double               time_to_first_token_ms = 0;
+};
+
+// Called with each generated id; return false to stop.
+using TokenCallback = std::function<bool(int64_t token)>;
+// Receives named intermediate activations (rows × cols, row-major), for parity tests and debugging.
+using ActivationTap = std::function<void(const std::string& name, const float* data, int64_t rows, int64_t cols)>;
+
+class Session {
+  public:
+    explicit Session(std::shared_ptr<const Model> model);
+    ~Session();
+    Session(const Session&)            = delete;
+    Session& operator=(const Session&) = delete;
+
+    // Runs the whole prompt from an empty cache and returns logits for every position ([S, vocab]).
+    Status forward_all(const ModelInputs& in, std::vector<float>* logits);
+
+    // Generates after the prompt. The KV cache of the previous call is reused for the longest common prefix
+    // (same ids and, for media tokens, the same media), so a follow-up turn only prefills what is new.
+    Result<GenerationResult> generate(const ModelInputs& in, const GenerationParams& params,
+                                      const TokenCallback& on_token);
+
+    // 3D rope positions of the last prompt ([3, S], row-major) and its rope delta.
+    const std::vector<int64_t>& position_ids() const;
+    int64_t                     rope_delta() const;
+
+    // Thread-safe: makes the running call stop within one token (or one layer during prefill).
+    void request_cancel();
+    // Drops the KV cache and the vision-embedding cache.
+    void reset();
+    void set_activation_tap(ActivationTap tap);
+
+    // KV cache tokens currently held.
+    int64_t cached_tokens() const;
+
+    struct Impl;
+
+  private:
+    std::unique_ptr<Impl> impl_;
+};
+
+// 3D rope position ids exactly as the reference get_rope_index: returns [3, S] row-major and the rope delta.
+// Fails when the media tokens do not match the grids.
+Status compute_rope_index(const ModelConfig& cfg, const ModelInputs& in, std::vector<int64_t>* positions,
+                          int64_t* rope_delta);
+
+} // namespace glmv

@@ -1,0 +1,66 @@
+// Model::Impl: the config plus every weight of the architecture bound by name, checked at load.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "glmv/inference/engine.h"
+#include "model/weight_store.h"
+#include "ops/ops.h"
+
+namespace glmv {
+
+using ops::WeightMatrix;
+
+struct VisionBlockWeights {
+    std::vector<float> norm1, norm2;       // [H]
+    WeightMatrix       qkv;                // [3H, H]
+    std::vector<float> qkv_bias;           // [3H] or empty
+    WeightMatrix       proj;               // [H, H]
+    std::vector<float> proj_bias;          // [H] or empty
+    WeightMatrix       gate, up;           // [O, H]
+    WeightMatrix       down;               // [H, O]
+};
+
+struct VisionWeights {
+    WeightMatrix                    patch_embed;      // Conv3d [H, 3, 2, 14, 14] viewed as [H, 1176]
+    std::vector<float>              patch_embed_bias; // [H]
+    std::vector<float>              post_conv_norm;   // [H]
+    std::vector<float>              pos_table;        // [G·G, H] (G = image_size / patch), fp32 copy (small)
+    std::vector<VisionBlockWeights> blocks;
+    std::vector<float>              post_norm;        // [H]
+    WeightMatrix                    downsample;       // Conv2d [O, H, 2, 2] viewed as [O, 4H]
+    std::vector<float>              downsample_bias;  // [O]
+    WeightMatrix                    merger_proj;      // [O, O]
+    std::vector<float>              merger_ln_w, merger_ln_b; // [O]
+    WeightMatrix                    merger_gate, merger_up;   // [I, O]
+    WeightMatrix                    merger_down;              // [O, I]
+};
+
+struct TextLayerWeights {
+    std::vector<float> input_norm, post_self_attn_norm, post_attention_norm, post_mlp_norm; // [H]
+    WeightMatrix       q, k, v;          // [nh·hd, H], [nkv·hd, H]
+    std::vector<float> q_bias, k_bias, v_bias;
+    WeightMatrix       o;                // [H, nh·hd]
+    WeightMatrix       gate_up;          // [2I, H]: rows [0, I) gate, [I, 2I) up
+    WeightMatrix       down;             // [H, I]
+};
+
+struct TextWeights {
+    WeightMatrix                  embed;   // [V, H]
+    std::vector<TextLayerWeights> layers;
+    std::vector<float>            norm;    // [H]
+    WeightMatrix                  lm_head; // [V, H]
+};
+
+struct Model::Impl {
+    ModelConfig   config;
+    std::string   model_dir;
+    WeightStore   store;
+    VisionWeights vision;
+    TextWeights   text;
+    LoadParams    params;
+    uint64_t      weight_bytes = 0;
+};
+
+} // namespace glmv

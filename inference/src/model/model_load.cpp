@@ -1,0 +1,145 @@
+// Model::load: config → expected tensor table → bind every tensor (shape + dtype checked) without copying.
+#include <filesystem>
+#include <omp.h>
+
+#include "glmv/common/log.h"
+#include "model/model_impl.h"
+
+namespace glmv {
+
+namespace {
+
+WeightMatrix as_matrix(const TensorView* t, int64_t rows, int64_t cols) {
+    WeightMatrix w;
+    if (!t) return w;
+    w.dtype = t->dtype;
+    w.data  = t->data;
+    w.rows  = rows;
+    w.cols  = cols;
+    return w;
+}
+
+std::vector<float> as_vector(const TensorView* t) { return t ? tensor_to_f32(*t) : std::vector<float>{}; }
+
+int64_t product(const std::vector<int64_t>& s) {
+    int64_t n = 1;
+    for (int64_t d : s) n *= d;
+    return n;
+}
+
+// Binds a linear weight [rows, cols...] as a matrix [rows, product(cols...)].
+WeightMatrix bind_matrix(TensorChecker& c, const std::string& name, const std::vector<int64_t>& shape) {
+    return as_matrix(c.require(name, shape), shape[0], product(shape) / shape[0]);
+}
+
+std::vector<float> bind_vector(TensorChecker& c, const std::string& name, int64_t n) {
+    return as_vector(c.require(name, {n}));
+}
+
+std::vector<float> bind_optional_vector(TensorChecker& c, const std::string& name, int64_t n) {
+    return as_vector(c.optional(name, {n}));
+}
+
+Status bind_vision(const VisionConfig& v, TensorChecker& c, VisionWeights* w) {
+    const std::string p = "model.visual.";
+    const int64_t     H = v.hidden_size, O = v.out_hidden_size, I = v.intermediate, G = v.pos_grid();
+    w->patch_embed      = bind_matrix(c, p + "patch_embed.proj.weight",
+                                      {H, v.in_channels, v.temporal_patch_size, v.patch_size, v.patch_size});
+    w->patch_embed_bias = bind_vector(c, p + "patch_embed.proj.bias", H);
+    w->post_conv_norm   = bind_vector(c, p + "post_conv_layernorm.weight", H);
+    w->pos_table        = as_vector(c.require(p + "embeddings.position_embedding.weight", {G * G, H}));
+    w->blocks.resize(size_t(v.depth));
+    for (int64_t i = 0; i < v.depth; ++i) {
+        const std::string  b  = p + "blocks." + std::to_string(i) + ".";
+        VisionBlockWeights& k = w->blocks[size_t(i)];
+        k.norm1               = bind_vector(c, b + "norm1.weight", H);
+        k.norm2               = bind_vector(c, b + "norm2.weight", H);
+        k.qkv                 = bind_matrix(c, b + "attn.qkv.weight", {3 * H, H});
+        k.qkv_bias            = bind_optional_vector(c, b + "attn.qkv.bias", 3 * H);
+        k.proj                = bind_matrix(c, b + "attn.proj.weight", {H, H});
+        k.proj_bias           = bind_optional_vector(c, b + "attn.proj.bias", H);
+        k.gate                = bind_matrix(c, b + "mlp.gate_proj.weight", {O, H});
+        k.up                  = bind_matrix(c, b + "mlp.up_proj.weight", {O, H});
+        k.down                = bind_matrix(c, b + "mlp.down_proj.weight", {H, O});
+    }
+    w->post_norm       = bind_vector(c, p + "post_layernorm.weight", H);
+    w->downsample      = bind_matrix(c, p + "downsample.weight", {O, H, 2, 2});
+    w->downsample_bias = bind_vector(c, p + "downsample.bias", O);
+    w->merger_proj     = bind_matrix(c, p + "merger.proj.weight", {O, O});
+    w->merger_ln_w     = bind_vector(c, p + "merger.post_projection_norm.weight", O);
+    w->merger_ln_b     = bind_vector(c, p + "merger.post_projection_norm.bias", O);
+    w->merger_gate     = bind_matrix(c, p + "merger.gate_proj.weight", {I, O});
+    w->merger_up       = bind_matrix(c, p + "merger.up_proj.weight", {I, O});
+    w->merger_down     = bind_matrix(c, p + "merger.down_proj.weight", {O, I});
+    return {};
+}
+
+Status bind_text(const TextConfig& t, bool tie, TensorChecker& c, TextWeights* w) {
+    const std::string p = "model.language_model.";
+    const int64_t     H = t.hidden_size, V = t.vocab_size, I = t.intermediate;
+    const int64_t     QD = t.n_head * t.head_dim, KD = t.n_head_kv * t.head_dim;
+    w->embed = bind_matrix(c, p + "embed_tokens.weight", {V, H});
+    w->layers.resize(size_t(t.n_layer));
+    for (int64_t i = 0; i < t.n_layer; ++i) {
+        const std::string b = p + "layers." + std::to_string(i) + ".";
+        TextLayerWeights& l = w->layers[size_t(i)];
+        l.input_norm          = bind_vector(c, b + "input_layernorm.weight", H);
+        l.post_self_attn_norm = bind_vector(c, b + "post_self_attn_layernorm.weight", H);
+        l.post_attention_norm = bind_vector(c, b + "post_attention_layernorm.weight", H);
+        l.post_mlp_norm       = bind_vector(c, b + "post_mlp_layernorm.weight", H);
+        l.q                   = bind_matrix(c, b + "self_attn.q_proj.weight", {QD, H});
+        l.k                   = bind_matrix(c, b + "self_attn.k_proj.weight", {KD, H});
+        l.v                   = bind_matrix(c, b + "self_attn.v_proj.weight", {KD, H});
+        if (t.attention_bias) {
+            l.q_bias = bind_vector(c, b + "self_attn.q_proj.bias", QD);
+            l.k_bias = bind_vector(c, b + "self_attn.k_proj.bias", KD);
+            l.v_bias = bind_vector(c, b + "self_attn.v_proj.bias", KD);
+        }
+        l.o       = bind_matrix(c, b + "self_attn.o_proj.weight", {H, QD});
+        l.gate_up = bind_matrix(c, b + "mlp.gate_up_proj.weight", {2 * I, H});
+        l.down    = bind_matrix(c, b + "mlp.down_proj.weight", {H, I});
+    }
+    w->norm = bind_vector(c, p + "norm.weight", H);
+    if (tie) w->lm_head = w->embed;
+    else w->lm_head = bind_matrix(c, "lm_head.weight", {V, H});
+    return {};
+}
+
+} // namespace
+
+Model::Model(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Model::~Model() = default;
+
+const ModelConfig& Model::config() const { return impl_->config; }
+uint64_t           Model::weight_bytes() const { return impl_->weight_bytes; }
+const std::string& Model::model_dir() const { return impl_->model_dir; }
+
+Result<std::shared_ptr<const Model>> Model::load(const std::string& model_dir, const LoadParams& params) {
+    namespace fs = std::filesystem;
+    std::error_code ec;
+    if (!fs::is_directory(model_dir, ec))
+        return Status(ErrorCode::not_found, "model folder '" + model_dir + "' does not exist");
+    auto cfg = load_model_config((fs::path(model_dir) / "config.json").string());
+    if (!cfg) return cfg.status();
+    auto store = WeightStore::open(model_dir);
+    if (!store) return store.status();
+
+    auto impl       = std::make_unique<Impl>();
+    impl->config    = std::move(cfg.value());
+    impl->model_dir = model_dir;
+    impl->store     = std::move(store.value());
+    impl->params    = params;
+    TensorChecker checker(impl->store);
+    GLMV_RETURN_IF_ERROR(bind_vision(impl->config.vision, checker, &impl->vision));
+    GLMV_RETURN_IF_ERROR(bind_text(impl->config.text, impl->config.tie_word_embeddings, checker, &impl->text));
+    GLMV_RETURN_IF_ERROR(checker.status().with_context(model_dir));
+    if (params.weights != WeightFormat::bf16)
+        return Status(ErrorCode::unsupported, "quantised weight formats are not available in this build yet");
+    impl->weight_bytes = impl->store.total_bytes();
+    if (params.n_threads > 0) omp_set_num_threads(params.n_threads);
+    GLMV_LOG_INFO("loaded %s: %zu tensors, %.1f MB", model_dir.c_str(), impl->store.tensor_count(),
+                  double(impl->weight_bytes) / 1e6);
+    return std::shared_ptr<const Model>(new Model(std::move(impl)));
+}
+
+} // namespace glmv

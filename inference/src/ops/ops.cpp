@@ -1,0 +1,213 @@
+// Portable kernels. The fp32 GEMM inside `linear` is Eigen (single-threaded per tile, tiles spread over OpenMP
+// threads); the weight tile is widened from bf16/f16 into a per-thread buffer first, so the weights stay mapped.
+#include "ops/ops.h"
+
+#include <omp.h>
+
+#include <Eigen/Core>
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <limits>
+
+namespace glmv::ops {
+
+using RowMatrix = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+using MapConst  = Eigen::Map<const RowMatrix, 0, Eigen::OuterStride<>>;
+using MapMut    = Eigen::Map<RowMatrix, 0, Eigen::OuterStride<>>;
+
+namespace {
+
+inline float bf16_bits_to_f32(uint16_t v) {
+    uint32_t u = uint32_t(v) << 16;
+    float    f;
+    std::memcpy(&f, &u, 4);
+    return f;
+}
+
+void widen_bf16(const uint16_t* src, int64_t n, float* dst) {
+    // A plain loop the compiler vectorises (shift + bitcast).
+    const uint16_t* s = src;
+    uint32_t*       d = reinterpret_cast<uint32_t*>(dst);
+#pragma omp simd
+    for (int64_t i = 0; i < n; ++i) d[i] = uint32_t(s[i]) << 16;
+}
+
+} // namespace
+
+void weight_row_to_f32(const WeightMatrix& w, int64_t r, float* out) {
+    const int64_t n = w.cols;
+    switch (w.dtype) {
+    case DType::bf16: widen_bf16(reinterpret_cast<const uint16_t*>(w.data) + r * n, n, out); break;
+    case DType::f32: std::memcpy(out, reinterpret_cast<const float*>(w.data) + r * n, size_t(n) * 4); break;
+    case DType::f16: {
+        const uint16_t* s = reinterpret_cast<const uint16_t*>(w.data) + r * n;
+        for (int64_t i = 0; i < n; ++i) out[i] = f16_to_f32(s[i]);
+        break;
+    }
+    default:
+        std::fill(out, out + n, 0.f); // unreachable: dtypes are validated at load
+    }
+}
+
+namespace {
+
+float dot_bf16(const float* x, const uint16_t* w, int64_t n) {
+    float acc = 0.f;
+#pragma omp simd reduction(+ : acc)
+    for (int64_t i = 0; i < n; ++i) acc += x[i] * bf16_bits_to_f32(w[i]);
+    return acc;
+}
+
+float dot_f32(const float* x, const float* w, int64_t n) {
+    float acc = 0.f;
+#pragma omp simd reduction(+ : acc)
+    for (int64_t i = 0; i < n; ++i) acc += x[i] * w[i];
+    return acc;
+}
+
+} // namespace
+
+void linear(const float* x, int64_t M, const WeightMatrix& w, const float* bias, float* y) {
+    const int64_t N = w.rows, K = w.cols;
+    if (M <= 0 || N <= 0) return;
+    if (M <= 2 && (w.dtype == DType::bf16 || w.dtype == DType::f32)) {
+        // Matrix-vector: bandwidth-bound, one pass over the weights.
+#pragma omp parallel for schedule(static)
+        for (int64_t n = 0; n < N; ++n) {
+            for (int64_t m = 0; m < M; ++m) {
+                float acc = w.dtype == DType::bf16
+                                ? dot_bf16(x + m * K, reinterpret_cast<const uint16_t*>(w.data) + n * K, K)
+                                : dot_f32(x + m * K, reinterpret_cast<const float*>(w.data) + n * K, K);
+                y[m * N + n] = acc + (bias ? bias[n] : 0.f);
+            }
+        }
+        return;
+    }
+    // Matrix-matrix: tiles of TN weight rows widened to fp32, multiplied against all M rows by Eigen.
+    const int64_t TN      = 64;
+    const int64_t n_tiles = (N + TN - 1) / TN;
+    MapConst      X(x, M, K, Eigen::OuterStride<>(K));
+#pragma omp parallel
+    {
+        std::vector<float> tile(size_t(TN * K));
+#pragma omp for schedule(dynamic, 1)
+        for (int64_t t = 0; t < n_tiles; ++t) {
+            const int64_t n0 = t * TN, nb = std::min(TN, N - n0);
+            for (int64_t r = 0; r < nb; ++r) weight_row_to_f32(w, n0 + r, tile.data() + r * K);
+            MapConst Wt(tile.data(), nb, K, Eigen::OuterStride<>(K));
+            MapMut   Y(y + n0, M, nb, Eigen::OuterStride<>(N));
+            Y.noalias() = X * Wt.transpose();
+            if (bias)
+                for (int64_t m = 0; m < M; ++m)
+                    for (int64_t r = 0; r < nb; ++r) y[m * N + n0 + r] += bias[n0 + r];
+        }
+    }
+}
+
+void rms_norm(const float* x, int64_t M, int64_t n, const float* weight, double eps, float* y) {
+#pragma omp parallel for schedule(static) if (M > 8)
+    for (int64_t m = 0; m < M; ++m) {
+        const float* xr = x + m * n;
+        float*       yr = y + m * n;
+        double       ss = 0;
+        for (int64_t i = 0; i < n; ++i) ss += double(xr[i]) * xr[i];
+        const float inv = float(1.0 / std::sqrt(ss / double(n) + eps));
+        for (int64_t i = 0; i < n; ++i) yr[i] = weight[i] * (xr[i] * inv);
+    }
+}
+
+void layer_norm(const float* x, int64_t M, int64_t n, const float* weight, const float* bias, double eps, float* y) {
+#pragma omp parallel for schedule(static) if (M > 8)
+    for (int64_t m = 0; m < M; ++m) {
+        const float* xr   = x + m * n;
+        float*       yr   = y + m * n;
+        double       mean = 0;
+        for (int64_t i = 0; i < n; ++i) mean += xr[i];
+        mean /= double(n);
+        double var = 0;
+        for (int64_t i = 0; i < n; ++i) var += (xr[i] - mean) * (xr[i] - mean);
+        var /= double(n);
+        const double inv = 1.0 / std::sqrt(var + eps);
+        for (int64_t i = 0; i < n; ++i) yr[i] = float((xr[i] - mean) * inv) * weight[i] + bias[i];
+    }
+}
+
+void silu_mul(const float* gate, const float* up, int64_t n, float* out) {
+#pragma omp parallel for schedule(static) if (n > 65536)
+    for (int64_t i = 0; i < n; ++i) {
+        const float g = gate[i];
+        out[i]        = g / (1.f + std::exp(-g)) * up[i];
+    }
+}
+
+void gelu_erf_inplace(float* x, int64_t n) {
+#pragma omp parallel for schedule(static) if (n > 65536)
+    for (int64_t i = 0; i < n; ++i) x[i] = 0.5f * x[i] * (1.f + std::erf(x[i] * float(M_SQRT1_2)));
+}
+
+void attention(const float* q, const float* k, const float* v, float* out, const AttentionShape& s) {
+    // Blocks of QB query rows per (head) task: scores QB × KB at a time with an online softmax, so memory is
+    // O(QB · KB) per thread whatever the context length.
+    const int64_t QB = 32, KB = 256;
+    const int64_t hd = s.head_dim, group = s.n_head / s.n_head_kv;
+    const int64_t n_qblocks = (s.n_q + QB - 1) / QB;
+    const float   scale     = 1.f / std::sqrt(float(hd));
+#pragma omp parallel
+    {
+        RowMatrix          scores(QB, KB);
+        RowMatrix          acc(QB, hd);
+        std::vector<float> row_max(QB), row_sum(QB);
+#pragma omp for collapse(2) schedule(dynamic, 1)
+        for (int64_t h = 0; h < s.n_head; ++h) {
+            for (int64_t qb = 0; qb < n_qblocks; ++qb) {
+                const int64_t kvh = h / group;
+                const int64_t q0 = qb * QB, nq = std::min(QB, s.n_q - q0);
+                MapConst      Q(q + q0 * s.q_stride + h * hd, nq, hd, Eigen::OuterStride<>(s.q_stride));
+                // Last key any row of this block may see.
+                const int64_t k_end = s.causal ? std::min(s.n_k, s.q_offset + q0 + nq) : s.n_k;
+                std::fill(row_max.begin(), row_max.end(), -std::numeric_limits<float>::infinity());
+                std::fill(row_sum.begin(), row_sum.end(), 0.f);
+                acc.topRows(nq).setZero();
+                for (int64_t k0 = 0; k0 < k_end; k0 += KB) {
+                    const int64_t nk = std::min(KB, k_end - k0);
+                    MapConst      K(k + k0 * s.k_stride + kvh * hd, nk, hd, Eigen::OuterStride<>(s.k_stride));
+                    MapConst      V(v + k0 * s.v_stride + kvh * hd, nk, hd, Eigen::OuterStride<>(s.v_stride));
+                    auto          S = scores.topLeftCorner(nq, nk);
+                    S.noalias()     = (Q * K.transpose()) * scale;
+                    for (int64_t i = 0; i < nq; ++i) {
+                        // Causal: query (q_offset + q0 + i) sees keys ≤ its own position.
+                        const int64_t last = s.causal ? s.q_offset + q0 + i - k0 : nk - 1;
+                        float         m    = row_max[i];
+                        for (int64_t j = 0; j < nk; ++j) {
+                            if (j > last) S(i, j) = -std::numeric_limits<float>::infinity();
+                            else m = std::max(m, S(i, j));
+                        }
+                        if (m == -std::numeric_limits<float>::infinity()) { // row sees nothing yet
+                            S.row(i).setZero();
+                            continue;
+                        }
+                        const float corr = std::exp(row_max[i] - m);
+                        float       sum  = 0.f;
+                        for (int64_t j = 0; j < nk; ++j) {
+                            const float e = (j > last) ? 0.f : std::exp(S(i, j) - m);
+                            S(i, j)       = e;
+                            sum += e;
+                        }
+                        row_sum[i] = row_sum[i] * corr + sum;
+                        row_max[i] = m;
+                        acc.row(i) *= corr;
+                    }
+                    acc.topRows(nq).noalias() += S * V;
+                }
+                for (int64_t i = 0; i < nq; ++i) {
+                    float* o   = out + (q0 + i) * s.out_stride + h * hd;
+                    float  inv = row_sum[i] > 0 ? 1.f / row_sum[i] : 0.f;
+                    for (int64_t d = 0; d < hd; ++d) o[d] = acc(i, d) * inv;
+                }
+            }
+        }
+    }
+}
+
+} // namespace glmv::ops

@@ -1,0 +1,53 @@
+// Dense kernels of the engine, all on fp32 activations. Weights stay in their file dtype (bf16/f16/f32, memory-
+// mapped) and are widened on the fly, so loading never copies the checkpoint.
+//
+// Threading: every function parallelises internally with OpenMP; call them from one thread at a time per buffer.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "glmv/inference/safetensors.h"
+
+namespace glmv::ops {
+
+// A weight matrix [rows = out features, cols = in features], row-major, in its storage dtype.
+struct WeightMatrix {
+    DType          dtype = DType::f32;
+    const uint8_t* data  = nullptr;
+    int64_t        rows  = 0;
+    int64_t        cols  = 0;
+    std::vector<uint8_t> owned; // only when the storage had to be rearranged (never for safetensors weights)
+
+    bool empty() const { return data == nullptr; }
+};
+
+// Widens row r of W into out[cols].
+void weight_row_to_f32(const WeightMatrix& w, int64_t r, float* out);
+
+// y[M, W.rows] = x[M, W.cols] · Wᵀ (+ bias[W.rows] when not null).
+void linear(const float* x, int64_t M, const WeightMatrix& w, const float* bias, float* y);
+
+// y = x · rsqrt(mean(x²) + eps) · weight, per row of length n (in place allowed).
+void rms_norm(const float* x, int64_t M, int64_t n, const float* weight, double eps, float* y);
+// LayerNorm with weight and bias, per row (in place allowed).
+void layer_norm(const float* x, int64_t M, int64_t n, const float* weight, const float* bias, double eps, float* y);
+
+// out[i] = silu(gate[i]) · up[i]
+void silu_mul(const float* gate, const float* up, int64_t n, float* out);
+// exact (erf) GELU in place
+void gelu_erf_inplace(float* x, int64_t n);
+
+// Multi-head attention with grouped KV heads, computed block-wise so the full score matrix is never formed.
+// q: [Sq, n_head·hd] row stride q_stride; k, v: [Sk, n_kv·hd] with row strides k_stride, v_stride;
+// out: [Sq, n_head·hd]. With `causal`, query i sees keys [0, q_offset + i] (q_offset = keys already cached).
+struct AttentionShape {
+    int64_t n_q = 0, n_k = 0;   // query rows, key rows
+    int64_t n_head = 0, n_head_kv = 0, head_dim = 0;
+    int64_t q_stride = 0, k_stride = 0, v_stride = 0, out_stride = 0;
+    bool    causal   = false;
+    int64_t q_offset = 0;
+};
+void attention(const float* q, const float* k, const float* v, float* out, const AttentionShape& s);
+
+} // namespace glmv::ops

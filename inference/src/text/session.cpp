@@ -1,0 +1,431 @@
+// Session: the GLM-4 text decoder with a KV cache, media embedding substitution, prefix reuse across turns and
+// the generation loop. Spec §6–§7.
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstring>
+#include <list>
+#include <map>
+
+#include "glmv/inference/engine.h"
+#include "glmv/inference/limits.h"
+#include "model/model_impl.h"
+#include "ops/ops.h"
+#include "sampling/sampler.h"
+#include "text/rope_index.h"
+#include "vision/vision_tower.h"
+
+namespace glmv {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+double ms_since(Clock::time_point t0) {
+    return std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
+}
+
+// Fast 64-bit content hash (multiply–xorshift over 8-byte words) for media cache keys.
+uint64_t hash_bytes(const void* data, size_t n, uint64_t seed) {
+    const uint8_t* p = static_cast<const uint8_t*>(data);
+    uint64_t       h = seed ^ (n * 0x9E3779B97F4A7C15ull);
+    size_t         i = 0;
+    for (; i + 8 <= n; i += 8) {
+        uint64_t w;
+        std::memcpy(&w, p + i, 8);
+        h ^= w * 0xC2B2AE3D27D4EB4Full;
+        h = (h << 31 | h >> 33) * 0x9E3779B97F4A7C15ull;
+    }
+    for (; i < n; ++i) h = (h ^ p[i]) * 0x100000001B3ull;
+    h ^= h >> 29;
+    h *= 0xBF58476D1CE4E5B9ull;
+    return h ^ (h >> 32);
+}
+
+constexpr uint64_t kMediaSigBit = 1ull << 63;
+
+} // namespace
+
+struct Session::Impl {
+    std::shared_ptr<const Model> model_ref;
+    const Model::Impl&           m;
+    // KV cache, per layer, token-major: [n_cached, n_head_kv · head_dim].
+    std::vector<std::vector<float>> k_cache, v_cache;
+    int64_t                         n_cached = 0;
+    std::vector<uint64_t>           cached_sig; // per cached token: text id, or media hash ⊕ offset
+    std::vector<int64_t>            positions;  // [3, S] of the last prompt
+    int64_t                         rope_delta = 0;
+    std::atomic<bool>               cancel{false};
+    ActivationTap                   tap;
+    // Vision embeddings by content hash, least recently used first; bounded by bytes.
+    std::list<std::pair<uint64_t, std::vector<float>>>                                    vision_lru;
+    std::map<uint64_t, std::list<std::pair<uint64_t, std::vector<float>>>::iterator>       vision_index;
+    uint64_t                                                                              vision_bytes = 0;
+    static constexpr uint64_t vision_cache_cap_bytes = 512ull << 20;
+
+    explicit Impl(std::shared_ptr<const Model> mr) : model_ref(std::move(mr)), m(model_ref->impl()) {
+        k_cache.resize(size_t(m.config.text.n_layer));
+        v_cache.resize(size_t(m.config.text.n_layer));
+    }
+
+    void truncate_cache(int64_t n) {
+        const int64_t kv = m.config.text.n_head_kv * m.config.text.head_dim;
+        for (auto& k : k_cache) k.resize(size_t(n * kv));
+        for (auto& v : v_cache) v.resize(size_t(n * kv));
+        n_cached = n;
+        cached_sig.resize(size_t(n));
+    }
+
+    const std::vector<float>* vision_lookup(uint64_t key) {
+        auto it = vision_index.find(key);
+        if (it == vision_index.end()) return nullptr;
+        vision_lru.splice(vision_lru.end(), vision_lru, it->second);
+        return &it->second->second;
+    }
+
+    void vision_store(uint64_t key, std::vector<float> emb) {
+        vision_bytes += emb.size() * 4;
+        vision_lru.emplace_back(key, std::move(emb));
+        vision_index[key] = std::prev(vision_lru.end());
+        while (vision_bytes > vision_cache_cap_bytes && vision_lru.size() > 1) {
+            vision_bytes -= vision_lru.front().second.size() * 4;
+            vision_index.erase(vision_lru.front().first);
+            vision_lru.pop_front();
+        }
+    }
+
+    void emit(const std::string& name, const float* d, int64_t rows, int64_t cols) {
+        if (tap) tap(name, d, rows, cols);
+    }
+
+    // Interleaved multimodal rotary on the first rotary_dim dims of each head (spec §7).
+    void apply_mrope(float* x, int64_t n, int64_t n_heads, const int64_t* pos, int64_t pos_stride) const {
+        const TextConfig& t  = m.config.text;
+        const int64_t     hd = t.head_dim, half = t.rotary_dim / 2;
+        std::vector<float> inv(static_cast<size_t>(half));
+        for (int64_t j = 0; j < half; ++j)
+            inv[size_t(j)] = 1.f / std::pow(float(t.rope_theta), float(2 * j) / float(t.rotary_dim));
+        const int s0 = t.mrope_section[0], s1 = t.mrope_section[1];
+#pragma omp parallel for schedule(static) if (n > 4)
+        for (int64_t r = 0; r < n; ++r) {
+            float c[512], s[512]; // half ≤ 512 is guaranteed by head_dim limits below
+            for (int64_t j = 0; j < half; ++j) {
+                const int     axis = j < s0 ? 0 : (j < s0 + s1 ? 1 : 2);
+                const float   th   = float(pos[axis * pos_stride + r]) * inv[size_t(j)];
+                c[j]               = std::cos(th);
+                s[j]               = std::sin(th);
+            }
+            for (int64_t h = 0; h < n_heads; ++h) {
+                float* v = x + (r * n_heads + h) * hd;
+                for (int64_t j = 0; j < half; ++j) {
+                    const float a = v[2 * j], b = v[2 * j + 1];
+                    v[2 * j]      = a * c[j] - b * s[j];
+                    v[2 * j + 1]  = b * c[j] + a * s[j];
+                }
+            }
+        }
+    }
+
+    // Runs n new tokens (embeddings x [n, H], positions pos[3][pos_stride]) through the decoder, appending to the
+    // KV cache. Writes logits of all rows (all_logits) or only the last row.
+    Status run(std::vector<float>& x, int64_t n, const int64_t* pos, int64_t pos_stride, bool all_logits,
+               std::vector<float>* logits) {
+        const TextConfig&  t   = m.config.text;
+        const TextWeights& w   = m.text;
+        const int64_t      H   = t.hidden_size, nh = t.n_head, nkv = t.n_head_kv, hd = t.head_dim, I = t.intermediate;
+        const int64_t      QD  = nh * hd, KD = nkv * hd;
+        const int64_t      past = n_cached;
+        std::vector<float> h(size_t(n * H)), q(size_t(n * QD)), attn(size_t(n * QD)), a(size_t(n * H));
+        std::vector<float> gu(size_t(n * 2 * I)), mm(size_t(n * I));
+        for (int64_t li = 0; li < t.n_layer; ++li) {
+            if (cancel.load(std::memory_order_relaxed)) {
+                truncate_cache(past);
+                return Status(ErrorCode::cancelled, "cancelled");
+            }
+            const TextLayerWeights& L = w.layers[size_t(li)];
+            ops::rms_norm(x.data(), n, H, L.input_norm.data(), t.rms_norm_eps, h.data());
+            auto& kc = k_cache[size_t(li)];
+            auto& vc = v_cache[size_t(li)];
+            kc.resize(size_t((past + n) * KD));
+            vc.resize(size_t((past + n) * KD));
+            float* k_new = kc.data() + past * KD;
+            float* v_new = vc.data() + past * KD;
+            ops::linear(h.data(), n, L.q, L.q_bias.empty() ? nullptr : L.q_bias.data(), q.data());
+            ops::linear(h.data(), n, L.k, L.k_bias.empty() ? nullptr : L.k_bias.data(), k_new);
+            ops::linear(h.data(), n, L.v, L.v_bias.empty() ? nullptr : L.v_bias.data(), v_new);
+            apply_mrope(q.data(), n, nh, pos, pos_stride);
+            apply_mrope(k_new, n, nkv, pos, pos_stride);
+            ops::AttentionShape as;
+            as.n_q = n;
+            as.n_k = past + n;
+            as.n_head = nh;
+            as.n_head_kv = nkv;
+            as.head_dim  = hd;
+            as.q_stride = as.out_stride = QD;
+            as.k_stride = as.v_stride = KD;
+            as.causal   = true;
+            as.q_offset = past;
+            ops::attention(q.data(), kc.data(), vc.data(), attn.data(), as);
+            ops::linear(attn.data(), n, L.o, nullptr, a.data());
+            ops::rms_norm(a.data(), n, H, L.post_self_attn_norm.data(), t.rms_norm_eps, a.data());
+            for (int64_t i = 0; i < n * H; ++i) x[size_t(i)] += a[size_t(i)];
+            ops::rms_norm(x.data(), n, H, L.post_attention_norm.data(), t.rms_norm_eps, h.data());
+            ops::linear(h.data(), n, L.gate_up, nullptr, gu.data());
+            // gate_up row = [gate (I) | up (I)]; m = up · silu(gate)
+#pragma omp parallel for schedule(static) if (n > 4)
+            for (int64_t r = 0; r < n; ++r) ops::silu_mul(gu.data() + r * 2 * I, gu.data() + r * 2 * I + I, I, mm.data() + r * I);
+            ops::linear(mm.data(), n, L.down, nullptr, a.data());
+            ops::rms_norm(a.data(), n, H, L.post_mlp_norm.data(), t.rms_norm_eps, a.data());
+            for (int64_t i = 0; i < n * H; ++i) x[size_t(i)] += a[size_t(i)];
+            emit("text.layers." + std::to_string(li), x.data(), n, H);
+        }
+        n_cached = past + n;
+        ops::rms_norm(x.data(), n, H, w.norm.data(), t.rms_norm_eps, x.data());
+        emit("text.norm", x.data(), n, H);
+        const int64_t V = t.vocab_size;
+        if (all_logits) {
+            logits->assign(size_t(n * V), 0.f);
+            ops::linear(x.data(), n, w.lm_head, nullptr, logits->data());
+        } else {
+            logits->assign(size_t(V), 0.f);
+            ops::linear(x.data() + (n - 1) * H, 1, w.lm_head, nullptr, logits->data());
+        }
+        return {};
+    }
+
+    // Media content keys: one per run (image, or video frame pair).
+    std::vector<uint64_t> media_keys(const ModelInputs& in, const std::vector<MediaRun>& runs) const {
+        const int64_t         P = m.config.vision.patch_dim();
+        std::vector<uint64_t> keys;
+        for (const MediaRun& r : runs) {
+            const std::vector<float>& px = r.video ? in.pixel_values_videos : in.pixel_values;
+            const int64_t             rows = r.grid.patches();
+            uint64_t key = hash_bytes(px.data() + r.patch_row * P, size_t(rows * P) * 4, 0x51ED);
+            key          = hash_bytes(&r.grid, sizeof(GridTHW), key);
+            keys.push_back(key & ~kMediaSigBit);
+        }
+        return keys;
+    }
+
+    Status check_inputs(const ModelInputs& in) const {
+        const ModelConfig& c = m.config;
+        const int64_t      P = c.vision.patch_dim();
+        if (in.input_ids.empty()) return Status(ErrorCode::invalid_argument, "the prompt is empty");
+        if (int64_t(in.input_ids.size()) > std::min<int64_t>(c.text.max_positions, limits::max_context_tokens))
+            return Status(ErrorCode::out_of_range, "the prompt has " + std::to_string(in.input_ids.size()) +
+                                                       " tokens, more than the model's context of " +
+                                                       std::to_string(c.text.max_positions));
+        for (size_t i = 0; i < in.input_ids.size(); ++i)
+            if (in.input_ids[i] < 0 || in.input_ids[i] >= c.text.vocab_size)
+                return Status(ErrorCode::out_of_range, "token id " + std::to_string(in.input_ids[i]) + " at position " +
+                                                           std::to_string(i) + " is outside the vocabulary (0.." +
+                                                           std::to_string(c.text.vocab_size - 1) + ")");
+        auto check_pixels = [&](const std::vector<float>& px, const std::vector<GridTHW>& grids, const char* what) -> Status {
+            int64_t rows = 0;
+            for (const GridTHW& g : grids) {
+                if (g.t <= 0 || g.h <= 0 || g.w <= 0 || g.h % 2 || g.w % 2 || g.h > 4096 || g.w > 4096 || g.t > 4096)
+                    return Status(ErrorCode::invalid_argument, std::string(what) + " grid has invalid dimensions");
+                rows += g.patches();
+            }
+            if (int64_t(px.size()) != rows * P)
+                return Status(ErrorCode::invalid_argument, std::string(what) + ": pixel values hold " +
+                                                               std::to_string(px.size()) + " floats but the grids need " +
+                                                               std::to_string(rows * P));
+            return {};
+        };
+        GLMV_RETURN_IF_ERROR(check_pixels(in.pixel_values, in.image_grid_thw, "image"));
+        GLMV_RETURN_IF_ERROR(check_pixels(in.pixel_values_videos, in.video_grid_thw, "video"));
+        if (!in.mm_token_type_ids.empty() && in.mm_token_type_ids.size() != in.input_ids.size())
+            return Status(ErrorCode::invalid_argument, "mm_token_type_ids and input_ids differ in length");
+        return {};
+    }
+
+    // Prefills the prompt, reusing the longest cached prefix. Returns the last row's logits.
+    Status prefill(const ModelInputs& in, bool all_logits, std::vector<float>* logits, GenerationResult* stats) {
+        const auto t0 = Clock::now();
+        GLMV_RETURN_IF_ERROR(check_inputs(in));
+        const ModelConfig& c = m.config;
+        const int64_t      S = int64_t(in.input_ids.size()), H = c.text.hidden_size;
+        std::vector<int64_t> types = in.mm_token_type_ids.empty() ? derive_mm_token_types(c, in.input_ids)
+                                                                  : in.mm_token_type_ids;
+        std::vector<MediaRun> runs;
+        GLMV_RETURN_IF_ERROR(plan_media_runs(c, in, types, &runs));
+        GLMV_RETURN_IF_ERROR(compute_rope_index(c, in, &positions, &rope_delta));
+        const std::vector<uint64_t> keys = media_keys(in, runs);
+
+        // Token signatures → reusable prefix.
+        std::vector<uint64_t> sig(static_cast<size_t>(S));
+        for (int64_t i = 0; i < S; ++i) sig[size_t(i)] = uint64_t(in.input_ids[size_t(i)]);
+        for (size_t r = 0; r < runs.size(); ++r)
+            for (int64_t j = 0; j < runs[r].tokens; ++j)
+                sig[size_t(runs[r].start + j)] = kMediaSigBit | ((keys[r] + uint64_t(j) * 0x9E3779B97F4A7C15ull) >> 1);
+        int64_t L = 0;
+        if (!all_logits)
+            while (L < n_cached && L < S && cached_sig[size_t(L)] == sig[size_t(L)]) ++L;
+        if (L == S) --L; // at least one token must run to produce logits
+        truncate_cache(L);
+
+        // Embeddings of the runs that reach into [L, S): from the cache or encoded now (all in one batch).
+        const auto                             tv = Clock::now();
+        std::vector<const std::vector<float>*> run_emb(runs.size(), nullptr);
+        std::vector<size_t>                    to_encode;
+        for (size_t r = 0; r < runs.size(); ++r) {
+            if (runs[r].start + runs[r].tokens <= L) continue;
+            if (!all_logits) run_emb[r] = vision_lookup(keys[r]);
+            if (!run_emb[r]) to_encode.push_back(r);
+        }
+        std::vector<std::vector<float>> fresh(runs.size());
+        if (!to_encode.empty()) {
+            const int64_t        P = c.vision.patch_dim();
+            std::vector<float>   px;
+            std::vector<GridTHW> grids;
+            std::vector<int64_t> first_row;
+            int64_t              rows = 0;
+            for (size_t r : to_encode) {
+                const MediaRun&           run = runs[r];
+                const std::vector<float>& src = run.video ? in.pixel_values_videos : in.pixel_values;
+                first_row.push_back(rows / 4);
+                for (int64_t t = 0; t < run.grid.t; ++t) grids.push_back(GridTHW{1, run.grid.h, run.grid.w});
+                px.insert(px.end(), src.begin() + run.patch_row * P, src.begin() + (run.patch_row + run.grid.patches()) * P);
+                rows += run.grid.patches();
+            }
+            std::vector<float> emb;
+            const ActivationTap* tp = tap ? &tap : nullptr;
+            GLMV_RETURN_IF_ERROR(encode_vision(m, px.data(), grids, &emb, tp, &cancel));
+            for (size_t i = 0; i < to_encode.size(); ++i) {
+                const size_t r = to_encode[i];
+                fresh[r].assign(emb.begin() + first_row[i] * H, emb.begin() + (first_row[i] + runs[r].tokens) * H);
+                run_emb[r] = &fresh[r];
+            }
+        }
+        if (stats) stats->vision_ms = ms_since(tv);
+
+        // Input embeddings of tokens [L, S).  x: [S-L, H]
+        const int64_t      n = S - L;
+        std::vector<float> x(size_t(n * H));
+        for (int64_t i = L; i < S; ++i)
+            if (types[size_t(i)] == 0) ops::weight_row_to_f32(m.text.embed, in.input_ids[size_t(i)], x.data() + (i - L) * H);
+        for (size_t r = 0; r < runs.size(); ++r) {
+            if (!run_emb[r]) continue;
+            for (int64_t j = 0; j < runs[r].tokens; ++j) {
+                const int64_t i = runs[r].start + j;
+                if (i < L) continue;
+                std::memcpy(x.data() + (i - L) * H, run_emb[r]->data() + j * H, size_t(H) * 4);
+            }
+        }
+        // Positions of the new tokens as [3][n] with stride S.
+        Status st = run(x, n, positions.data() + L, S, all_logits, logits);
+        if (!st.ok()) return st;
+        cached_sig.resize(size_t(L));
+        cached_sig.insert(cached_sig.end(), sig.begin() + L, sig.end());
+        for (size_t i = 0; i < to_encode.size(); ++i)
+            if (!all_logits) vision_store(keys[to_encode[i]], std::move(fresh[to_encode[i]]));
+        if (stats) {
+            stats->prompt_tokens = S;
+            stats->reused_tokens = L;
+            stats->prefill_ms    = ms_since(t0);
+        }
+        return {};
+    }
+
+    // One generated token at cache index n_cached; its position is n_cached + rope_delta on all axes.
+    Status decode_one(int64_t token, std::vector<float>* logits) {
+        const int64_t      H = m.config.text.hidden_size;
+        std::vector<float> x(static_cast<size_t>(H));
+        ops::weight_row_to_f32(m.text.embed, token, x.data());
+        const int64_t p      = n_cached + rope_delta;
+        const int64_t pos[3] = {p, p, p};
+        GLMV_RETURN_IF_ERROR(run(x, 1, pos, 1, false, logits));
+        cached_sig.push_back(uint64_t(token));
+        return {};
+    }
+};
+
+Session::Session(std::shared_ptr<const Model> model) : impl_(std::make_unique<Impl>(std::move(model))) {}
+Session::~Session() = default;
+
+void Session::request_cancel() { impl_->cancel.store(true); }
+void Session::set_activation_tap(ActivationTap tap) { impl_->tap = std::move(tap); }
+int64_t Session::cached_tokens() const { return impl_->n_cached; }
+const std::vector<int64_t>& Session::position_ids() const { return impl_->positions; }
+int64_t                     Session::rope_delta() const { return impl_->rope_delta; }
+
+void Session::reset() {
+    impl_->truncate_cache(0);
+    impl_->vision_lru.clear();
+    impl_->vision_index.clear();
+    impl_->vision_bytes = 0;
+}
+
+Status Session::forward_all(const ModelInputs& in, std::vector<float>* logits) {
+    impl_->cancel.store(false);
+    impl_->truncate_cache(0);
+    return impl_->prefill(in, true, logits, nullptr);
+}
+
+Result<GenerationResult> Session::generate(const ModelInputs& in, const GenerationParams& gp,
+                                           const TokenCallback& on_token) {
+    Impl& s = *impl_;
+    s.cancel.store(false);
+    const auto       t0 = Clock::now();
+    GenerationResult res;
+    std::vector<float> logits;
+    Status st = s.prefill(in, false, &logits, &res);
+    if (st.code() == ErrorCode::cancelled) {
+        res.stop = GenerationResult::Stop::cancelled;
+        return res;
+    }
+    if (!st.ok()) return st;
+    const std::vector<int64_t>& stops = gp.stop_token_ids.empty() ? s.m.config.text.eos_token_ids : gp.stop_token_ids;
+    std::vector<int64_t> history = in.input_ids;
+    Sampler              sampler(gp.sampling);
+    const int64_t        V = s.m.config.text.vocab_size;
+    const auto           td = Clock::now();
+    bool                 in_think = false, think_closed = false;
+    int                  think_tokens = 0;
+    std::vector<int64_t> forced;
+    res.stop = GenerationResult::Stop::max_tokens;
+    for (int step = 0; step < gp.max_new_tokens; ++step) {
+        if (s.cancel.load()) {
+            res.stop = GenerationResult::Stop::cancelled;
+            break;
+        }
+        int64_t tok;
+        if (!forced.empty()) {
+            tok = forced.front();
+            forced.erase(forced.begin());
+        } else {
+            tok = sampler.sample(logits, history);
+        }
+        if (tok < 0 || tok >= V) return Status(ErrorCode::internal, "sampler produced an invalid id");
+        if (res.tokens.empty()) res.time_to_first_token_ms = ms_since(t0);
+        res.tokens.push_back(tok);
+        history.push_back(tok);
+        if (!on_token(tok)) {
+            res.stop = GenerationResult::Stop::callback;
+            break;
+        }
+        if (std::find(stops.begin(), stops.end(), tok) != stops.end()) {
+            res.stop = GenerationResult::Stop::eos;
+            break;
+        }
+        if (tok == gp.think_start_id) in_think = true;
+        else if (tok == gp.think_end_id) think_closed = true, in_think = false;
+        else if (in_think && !think_closed && forced.empty() && gp.thinking_budget >= 0 &&
+                 ++think_tokens > gp.thinking_budget) {
+            forced       = gp.force_after_budget;
+            think_closed = true;
+            in_think     = false;
+        }
+        if (step + 1 == gp.max_new_tokens) break;
+        st = s.decode_one(tok, &logits);
+        if (st.code() == ErrorCode::cancelled) {
+            res.stop = GenerationResult::Stop::cancelled;
+            break;
+        }
+        if (!st.ok()) return st;
+    }
+    res.decode_ms = ms_since(td);
+    return res;
+}
+
+} // namespace glmv
