@@ -408,7 +408,7 @@ Result<GenerationResult> Session::generate(const ModelInputs& in, const Generati
             res.stop = GenerationResult::Stop::eos;
             break;
         }
-        if (tok == gp.think_start_id) in_think = true;
+        if (tok == gp.think_start_id && !in_think && !think_closed) in_think = true;
         else if (tok == gp.think_end_id) think_closed = true, in_think = false;
         else if (in_think && !think_closed && forced.empty() && gp.thinking_budget >= 0 &&
                  ++think_tokens > gp.thinking_budget) {
