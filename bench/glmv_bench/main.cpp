@@ -1,0 +1,292 @@
+// glmv-bench: engine speed and memory against the machine's own measured limits.
+//
+//   glmv-bench make-checkpoint --config CONFIG.json --out DIR        random-weight checkpoint in the real format
+//   glmv-bench --model DIR [--weights bf16|q8|q4] [--json OUT.json]  [--prefill 512,4096] [--decode-ctx 512,8192]
+//              [--vision-mp 1,4,16] [--video-frames 32] [--threads N]
+//
+// Every throughput is reported next to a ceiling measured in the same run: decode tokens/s against the memory-
+// bandwidth roofline (bandwidth ÷ bytes read per token), prefill and vision against the measured GEMM peak.
+#include <omp.h>
+
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <numeric>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "../../inference/src/ops/ops.h"
+#include "glmv/inference/engine.h"
+#include "make_checkpoint.h"
+
+using namespace glmv;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
+
+// VmRSS / VmHWM / RssFile / RssAnon of this process, in bytes.
+uint64_t proc_status_bytes(const char* key) {
+    std::ifstream f("/proc/self/status");
+    std::string   line;
+    while (std::getline(f, line))
+        if (line.rfind(key, 0) == 0) return std::stoull(line.substr(std::strlen(key) + 1)) * 1024;
+    return 0;
+}
+
+// Streaming read bandwidth over a buffer much larger than the caches, all threads.
+double measure_bandwidth_gbs() {
+    const size_t        n = size_t(512) << 20 >> 3; // 512 MiB of doubles... as uint64 words
+    std::vector<uint64_t> buf(n);
+#pragma omp parallel for schedule(static)
+    for (size_t i = 0; i < n; ++i) buf[i] = i;
+    double best = 0;
+    for (int rep = 0; rep < 5; ++rep) {
+        auto     t0  = Clock::now();
+        uint64_t sum = 0;
+#pragma omp parallel for reduction(+ : sum) schedule(static)
+        for (size_t i = 0; i < n; ++i) sum += buf[i];
+        double s = seconds_since(t0);
+        if (sum == 42) std::puts("");
+        best = std::max(best, double(n * 8) / s / 1e9);
+    }
+    return best;
+}
+
+// fp32 GEMM peak of the engine's own matrix-matrix path on fp32 weights (GFLOP/s).
+double measure_gemm_gflops() {
+    const int64_t      M = 512, K = 2048, N = 2048;
+    std::vector<float> x(size_t(M * K), 0.5f), w(size_t(N * K), 0.25f), y(size_t(M * N));
+    ops::WeightMatrix  wm;
+    wm.dtype = DType::f32;
+    wm.data  = reinterpret_cast<const uint8_t*>(w.data());
+    wm.rows  = N;
+    wm.cols  = K;
+    double best = 0;
+    for (int rep = 0; rep < 4; ++rep) {
+        auto t0 = Clock::now();
+        ops::linear(x.data(), M, wm, nullptr, y.data());
+        best = std::max(best, 2.0 * M * N * K / seconds_since(t0) / 1e9);
+    }
+    return best;
+}
+
+std::vector<int> parse_list(const std::string& s) {
+    std::vector<int>  r;
+    std::stringstream ss(s);
+    std::string       item;
+    while (std::getline(ss, item, ','))
+        if (!item.empty()) r.push_back(std::stoi(item));
+    return r;
+}
+
+// Text-only prompt of n tokens (ids spread over the vocabulary, avoiding special ids at the top).
+ModelInputs text_prompt(const ModelConfig& c, int n, uint64_t seed) {
+    ModelInputs in;
+    uint64_t    s = seed;
+    for (int i = 0; i < n; ++i) {
+        s = s * 6364136223846793005ull + 1442695040888963407ull;
+        in.input_ids.push_back(int64_t((s >> 33) % uint64_t(std::max<int64_t>(1, c.text.vocab_size - 1024))));
+    }
+    return in;
+}
+
+// One image of about `mp` megapixels (already resized to a multiple of 28) as random pixel values.
+ModelInputs image_prompt(const ModelConfig& c, double mp, int question_tokens) {
+    const int64_t side = std::max<int64_t>(2, int64_t(std::lround(std::sqrt(mp * 1e6) / 28.0)) * 2); // patches
+    GridTHW       g{1, side, side};
+    ModelInputs   in = text_prompt(c, 4, 7);
+    in.input_ids.push_back(c.image_start_token_id);
+    for (int64_t i = 0; i < g.h * g.w / 4; ++i) in.input_ids.push_back(c.image_token_id);
+    in.input_ids.push_back(c.image_end_token_id);
+    auto q = text_prompt(c, question_tokens, 9);
+    in.input_ids.insert(in.input_ids.end(), q.input_ids.begin(), q.input_ids.end());
+    in.image_grid_thw = {g};
+    in.pixel_values.resize(size_t(g.patches() * c.vision.patch_dim()));
+    for (size_t i = 0; i < in.pixel_values.size(); ++i) in.pixel_values[i] = float((i * 2654435761u) % 1000) / 500.f - 1.f;
+    return in;
+}
+
+// FLOPs of the vision tower for n patches (dominant matmuls + attention).
+double vision_flops(const VisionConfig& v, double n_patches, double seq) {
+    const double H = double(v.hidden_size), O = double(v.out_hidden_size), I = double(v.intermediate);
+    double per_block = 2 * n_patches * (3 * H * H + H * H + 3 * H * O) + 4 * n_patches * seq * H;
+    double stem      = 2 * n_patches * double(v.patch_dim()) * H;
+    double merger    = 2 * (n_patches / 4) * (4 * H * O + O * O + 3 * O * I);
+    return per_block * double(v.depth) + stem + merger;
+}
+
+double text_flops_per_token(const TextConfig& t, double ctx) {
+    const double H = double(t.hidden_size), QD = double(t.n_head * t.head_dim), KD = double(t.n_head_kv * t.head_dim);
+    const double I = double(t.intermediate);
+    double per_layer = 2 * (H * QD + 2 * H * KD + QD * H + 3 * H * I) + 4 * ctx * QD;
+    return per_layer * double(t.n_layer) + 2 * H * double(t.vocab_size);
+}
+
+// Bytes a decode step reads: all text weights except the embedding table (one row), plus the KV cache.
+double decode_bytes_per_token(const Model& m, double ctx) {
+    const TextConfig& t     = m.config().text;
+    const double      wbytes = double(m.weight_bytes());
+    const double      vis    = [&] {
+        const VisionConfig& v = m.config().vision;
+        double H = double(v.hidden_size), O = double(v.out_hidden_size), I = double(v.intermediate);
+        double p = double(v.depth) * (3 * H * H + H * H + 3 * H * O) + double(v.patch_dim()) * H + 4 * H * O + O * O +
+                   3 * O * I + double(v.pos_grid() * v.pos_grid()) * H;
+        return p * 2;
+    }();
+    const double embed = double(t.vocab_size * t.hidden_size) * 2;
+    const double kv    = ctx * double(t.n_layer * 2 * t.n_head_kv * t.head_dim) * 4; // fp32 cache
+    return wbytes - vis - embed + kv;
+}
+
+int run_make_checkpoint(int argc, char** argv) {
+    std::string config, out;
+    for (int i = 2; i + 1 < argc; i += 2) {
+        if (!std::strcmp(argv[i], "--config")) config = argv[i + 1];
+        else if (!std::strcmp(argv[i], "--out")) out = argv[i + 1];
+    }
+    if (config.empty() || out.empty()) {
+        std::fprintf(stderr, "usage: glmv-bench make-checkpoint --config CONFIG.json --out DIR\n");
+        return 2;
+    }
+    Status st = bench::make_checkpoint(config, out);
+    if (!st.ok()) {
+        std::fprintf(stderr, "error: %s\n", st.message().c_str());
+        return 1;
+    }
+    return 0;
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+    if (argc >= 2 && !std::strcmp(argv[1], "make-checkpoint")) return run_make_checkpoint(argc, argv);
+    std::map<std::string, std::string> opt = {{"prefill", "512,4096"}, {"decode-ctx", "512,8192"},
+                                              {"vision-mp", "1,4,16"},  {"video-frames", "32"},
+                                              {"weights", "bf16"},      {"decode-tokens", "16"}};
+    for (int i = 1; i + 1 < argc; i += 2) {
+        if (std::strncmp(argv[i], "--", 2) != 0) {
+            std::fprintf(stderr, "unexpected argument '%s'\n", argv[i]);
+            return 2;
+        }
+        opt[argv[i] + 2] = argv[i + 1];
+    }
+    if (!opt.count("model")) {
+        std::fprintf(stderr, "usage: glmv-bench --model DIR [--weights bf16|q8|q4] [--json OUT.json] [--prefill LIST] "
+                             "[--decode-ctx LIST] [--vision-mp LIST] [--video-frames N] [--threads N]\n"
+                             "       glmv-bench make-checkpoint --config CONFIG.json --out DIR\n");
+        return 2;
+    }
+    nlohmann::json r;
+    r["threads"] = opt.count("threads") ? std::stoi(opt["threads"]) : omp_get_max_threads();
+    if (opt.count("threads")) omp_set_num_threads(std::stoi(opt["threads"]));
+    const double bw_gbs = measure_bandwidth_gbs(), gemm = measure_gemm_gflops();
+    r["memory_bandwidth_gbs"] = bw_gbs;
+    r["gemm_peak_gflops"]     = gemm;
+
+    LoadParams lp;
+    lp.weights = opt["weights"] == "q8" ? WeightFormat::q8 : opt["weights"] == "q4" ? WeightFormat::q4 : WeightFormat::bf16;
+    auto t0    = Clock::now();
+    auto model = Model::load(opt["model"], lp);
+    if (!model) {
+        std::fprintf(stderr, "error: %s\n", model.status().message().c_str());
+        return 1;
+    }
+    const Model& m = *model.value();
+    r["weights"]             = opt["weights"];
+    r["load_ms"]             = seconds_since(t0) * 1e3;
+    r["weight_bytes"]        = m.weight_bytes();
+    r["rss_after_load_bytes"] = proc_status_bytes("VmRSS:");
+    const ModelConfig& c     = m.config();
+
+    // Decode at each context: prefill a context, then time decode steps.
+    const int n_decode = std::stoi(opt["decode-tokens"]);
+    for (int ctx : parse_list(opt["decode-ctx"])) {
+        Session          s(model.value());
+        GenerationParams gp;
+        gp.sampling.greedy = true;
+        gp.max_new_tokens  = n_decode + 1;
+        gp.stop_token_ids  = {-1};
+        auto res           = s.generate(text_prompt(c, ctx, 1), gp, [](int64_t) { return true; });
+        if (!res) {
+            std::fprintf(stderr, "error: %s\n", res.status().message().c_str());
+            return 1;
+        }
+        const double tps      = double(n_decode) / (res->decode_ms / 1e3);
+        const double roofline = bw_gbs * 1e9 / decode_bytes_per_token(m, ctx);
+        r["decode_tokens_per_s_ctx" + std::to_string(ctx)]       = tps;
+        r["decode_roofline_tokens_per_s_ctx" + std::to_string(ctx)] = roofline;
+        r["decode_roofline_fraction_ctx" + std::to_string(ctx)] = tps / roofline;
+        if (!r.contains("decode_tokens_per_s")) {
+            r["decode_tokens_per_s"]      = tps;
+            r["decode_roofline_fraction"] = tps / roofline;
+            r["rss_after_first_decode_bytes"] = proc_status_bytes("VmRSS:");
+        }
+        const double pf_tps = double(ctx) / (res->prefill_ms / 1e3);
+        r["prefill_tokens_per_s_" + std::to_string(ctx)] = pf_tps;
+        r["prefill_gemm_fraction_" + std::to_string(ctx)] = pf_tps * text_flops_per_token(c.text, ctx / 2.0) / 1e9 / gemm;
+    }
+    for (int n : parse_list(opt["prefill"])) {
+        if (r.contains("prefill_tokens_per_s_" + std::to_string(n))) continue;
+        Session            s(model.value());
+        std::vector<float> logits;
+        GenerationParams   gp;
+        gp.max_new_tokens = 1;
+        gp.sampling.greedy = true;
+        auto res = s.generate(text_prompt(c, n, 2), gp, [](int64_t) { return true; });
+        if (!res) return 1;
+        const double pf_tps = double(n) / (res->prefill_ms / 1e3);
+        r["prefill_tokens_per_s_" + std::to_string(n)] = pf_tps;
+        r["prefill_gemm_fraction_" + std::to_string(n)] = pf_tps * text_flops_per_token(c.text, n / 2.0) / 1e9 / gemm;
+    }
+    {
+        auto lst = parse_list(opt["prefill"]);
+        if (!lst.empty()) {
+            r["prefill_tokens_per_s"]   = r["prefill_tokens_per_s_" + std::to_string(lst.front())];
+            r["prefill_gemm_fraction"]  = r["prefill_gemm_fraction_" + std::to_string(lst.front())];
+        }
+    }
+    // Vision encode per image size, and TTFT for a 1024×768 image plus a question (turn 1 and follow-up turn 2).
+    for (int mp : parse_list(opt["vision-mp"])) {
+        ModelInputs      in = image_prompt(c, mp, 8);
+        Session          s(model.value());
+        GenerationParams gp;
+        gp.max_new_tokens  = 1;
+        gp.sampling.greedy = true;
+        auto res           = s.generate(in, gp, [](int64_t) { return true; });
+        if (!res) return 1;
+        const double n = double(in.image_grid_thw[0].patches());
+        r["vision_ms_" + std::to_string(mp) + "mp"]            = res->vision_ms;
+        r["vision_gemm_fraction_" + std::to_string(mp) + "mp"] = vision_flops(c.vision, n, n) / (res->vision_ms / 1e3) / 1e9 / gemm;
+    }
+    {
+        ModelInputs in = image_prompt(c, 1024.0 * 768 / 1e6, 12);
+        Session     s(model.value());
+        GenerationParams gp;
+        gp.max_new_tokens  = 2;
+        gp.sampling.greedy = true;
+        auto t1 = s.generate(in, gp, [](int64_t) { return true; });
+        if (!t1) return 1;
+        r["ttft_ms"] = t1->time_to_first_token_ms;
+        ModelInputs in2 = in;
+        in2.input_ids.insert(in2.input_ids.end(), t1->tokens.begin(), t1->tokens.end());
+        auto q = text_prompt(c, 12, 11);
+        in2.input_ids.insert(in2.input_ids.end(), q.input_ids.begin(), q.input_ids.end());
+        auto t2 = s.generate(in2, gp, [](int64_t) { return true; });
+        if (!t2) return 1;
+        r["ttft_turn2_ms"]       = t2->time_to_first_token_ms;
+        r["ttft_turn2_fraction"] = t2->time_to_first_token_ms / t1->time_to_first_token_ms;
+    }
+    r["peak_rss_bytes"] = proc_status_bytes("VmHWM:");
+
+    std::printf("%-40s %s\n", "metric", "value");
+    for (auto it = r.begin(); it != r.end(); ++it) std::printf("%-40s %s\n", it.key().c_str(), it.value().dump().c_str());
+    if (opt.count("json")) std::ofstream(opt["json"]) << r.dump(1) << "\n";
+    return 0;
+}
