@@ -2,7 +2,7 @@
 //
 //   glmv-bench make-checkpoint --config CONFIG.json --out DIR        random-weight checkpoint in the real format
 //   glmv-bench --model DIR [--weights bf16|q8|q4] [--json OUT.json]  [--prefill 512,4096] [--decode-ctx 512,8192]
-//              [--vision-mp 1,4,16] [--video-frames 32] [--threads N]
+//              [--vision-mp 1,4,16] [--video-frames 32] [--threads N] [--ttft no]
 //
 // Every throughput is reported next to a ceiling measured in the same run: decode tokens/s against the memory-
 // bandwidth roofline (bandwidth ÷ bytes read per token), prefill and vision against the measured GEMM peak.
@@ -169,7 +169,8 @@ int main(int argc, char** argv) {
     if (argc >= 2 && !std::strcmp(argv[1], "make-checkpoint")) return run_make_checkpoint(argc, argv);
     std::map<std::string, std::string> opt = {{"prefill", "512,4096"}, {"decode-ctx", "512,8192"},
                                               {"vision-mp", "1,4,16"},  {"video-frames", "32"},
-                                              {"weights", "bf16"},      {"decode-tokens", "16"}};
+                                              {"weights", "bf16"},      {"decode-tokens", "16"},
+                                              {"ttft", "yes"}};
     for (int i = 1; i + 1 < argc; i += 2) {
         if (std::strncmp(argv[i], "--", 2) != 0) {
             std::fprintf(stderr, "unexpected argument '%s'\n", argv[i]);
@@ -265,7 +266,7 @@ int main(int argc, char** argv) {
         r["vision_ms_" + std::to_string(mp) + "mp"]            = res->vision_ms;
         r["vision_gemm_fraction_" + std::to_string(mp) + "mp"] = vision_flops(c.vision, n, n) / (res->vision_ms / 1e3) / 1e9 / gemm;
     }
-    {
+    if (opt["ttft"] != "no") {
         ModelInputs in = image_prompt(c, 1024.0 * 768 / 1e6, 12);
         Session     s(model.value());
         GenerationParams gp;
