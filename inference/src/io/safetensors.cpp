@@ -284,6 +284,10 @@ Result<SafetensorsFile> SafetensorsFile::parse(const uint8_t* data, uint64_t siz
     return out;
 }
 
+void SafetensorsFile::release_pages() const {
+    if (mapping_ && mapping_->data()) madvise(const_cast<uint8_t*>(mapping_->data()), mapping_->size(), MADV_DONTNEED);
+}
+
 const TensorView* SafetensorsFile::find(const std::string& name) const {
     auto it = index_.find(name);
     return it == index_.end() ? nullptr : &tensors_[it->second];

@@ -105,6 +105,10 @@ Result<WeightStore> WeightStore::open(const std::string& dir) {
     return store;
 }
 
+void WeightStore::release_pages() const {
+    for (const auto& f : files_) f->release_pages();
+}
+
 const TensorView* WeightStore::find(const std::string& canonical) const {
     for (const std::string& n : aliases(canonical)) {
         auto it = by_name_.find(n);

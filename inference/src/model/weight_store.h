@@ -24,6 +24,8 @@ class WeightStore {
     uint64_t total_bytes() const { return total_bytes_; }
     size_t   tensor_count() const { return by_name_.size(); }
     std::vector<std::string> names() const;
+    // Tells the kernel the mapped pages may be dropped (they are re-read from the file if touched again).
+    void release_pages() const;
 
   private:
     std::vector<std::shared_ptr<SafetensorsFile>> files_;

@@ -2,6 +2,8 @@
 // threads); the weight tile is widened from bf16/f16 into a per-thread buffer first, so the weights stay mapped.
 #include "ops/ops.h"
 
+#include "ops/kernels.h"
+
 #include <omp.h>
 
 #include <Eigen/Core>
@@ -18,27 +20,52 @@ using MapMut    = Eigen::Map<RowMatrix, 0, Eigen::OuterStride<>>;
 
 namespace {
 
-inline float bf16_bits_to_f32(uint16_t v) {
-    uint32_t u = uint32_t(v) << 16;
-    float    f;
-    std::memcpy(&f, &u, 4);
-    return f;
-}
-
-void widen_bf16(const uint16_t* src, int64_t n, float* dst) {
-    // A plain loop the compiler vectorises (shift + bitcast).
-    const uint16_t* s = src;
-    uint32_t*       d = reinterpret_cast<uint32_t*>(dst);
-#pragma omp simd
-    for (int64_t i = 0; i < n; ++i) d[i] = uint32_t(s[i]) << 16;
-}
-
 } // namespace
+
+uint64_t WeightMatrix::bytes() const {
+    const uint64_t n = uint64_t(rows) * uint64_t(cols);
+    switch (quant) {
+    case Quant::q8: return n + n / kQuantGroup * 4;
+    case Quant::q4: return n / 2 + n / kQuantGroup * 4;
+    case Quant::none: break;
+    }
+    return n * dtype_size(dtype);
+}
+
+void quantize_matrix(WeightMatrix& w, Quant q) {
+    if (q == Quant::none || w.quant != Quant::none || w.cols % kQuantGroup != 0 || w.empty()) return;
+    const int64_t      R = w.rows, C = w.cols, G = C / kQuantGroup;
+    std::vector<uint8_t> data(size_t(q == Quant::q8 ? R * C : R * C / 2));
+    std::vector<float>   scales(size_t(R * G));
+#pragma omp parallel
+    {
+        std::vector<float> row(static_cast<size_t>(C));
+#pragma omp for schedule(static)
+        for (int64_t r = 0; r < R; ++r) {
+            weight_row_to_f32(w, r, row.data());
+            if (q == Quant::q8) quantize_row_q8(row.data(), C, reinterpret_cast<int8_t*>(data.data()) + r * C, scales.data() + r * G);
+            else quantize_row_q4(row.data(), C, data.data() + r * C / 2, scales.data() + r * G);
+        }
+    }
+    w.owned        = std::move(data);
+    w.owned_scales = std::move(scales);
+    w.data         = w.owned.data();
+    w.scales       = w.owned_scales.data();
+    w.quant        = q;
+}
 
 void weight_row_to_f32(const WeightMatrix& w, int64_t r, float* out) {
     const int64_t n = w.cols;
+    if (w.quant == Quant::q8) {
+        dequantize_row_q8(reinterpret_cast<const int8_t*>(w.data) + r * n, w.scales + r * (n / kQuantGroup), n, out);
+        return;
+    }
+    if (w.quant == Quant::q4) {
+        dequantize_row_q4(w.data + r * n / 2, w.scales + r * (n / kQuantGroup), n, out);
+        return;
+    }
     switch (w.dtype) {
-    case DType::bf16: widen_bf16(reinterpret_cast<const uint16_t*>(w.data) + r * n, n, out); break;
+    case DType::bf16: widen_bf16_row(reinterpret_cast<const uint16_t*>(w.data) + r * n, n, out); break;
     case DType::f32: std::memcpy(out, reinterpret_cast<const float*>(w.data) + r * n, size_t(n) * 4); break;
     case DType::f16: {
         const uint16_t* s = reinterpret_cast<const uint16_t*>(w.data) + r * n;
@@ -52,13 +79,6 @@ void weight_row_to_f32(const WeightMatrix& w, int64_t r, float* out) {
 
 namespace {
 
-float dot_bf16(const float* x, const uint16_t* w, int64_t n) {
-    float acc = 0.f;
-#pragma omp simd reduction(+ : acc)
-    for (int64_t i = 0; i < n; ++i) acc += x[i] * bf16_bits_to_f32(w[i]);
-    return acc;
-}
-
 float dot_f32(const float* x, const float* w, int64_t n) {
     float acc = 0.f;
 #pragma omp simd reduction(+ : acc)
@@ -71,14 +91,21 @@ float dot_f32(const float* x, const float* w, int64_t n) {
 void linear(const float* x, int64_t M, const WeightMatrix& w, const float* bias, float* y) {
     const int64_t N = w.rows, K = w.cols;
     if (M <= 0 || N <= 0) return;
-    if (M <= 2 && (w.dtype == DType::bf16 || w.dtype == DType::f32)) {
-        // Matrix-vector: bandwidth-bound, one pass over the weights.
+    if (M <= 2 && (w.quant != Quant::none || w.dtype == DType::bf16 || w.dtype == DType::f32)) {
+        // Matrix-vector: bandwidth-bound, one pass over the weights with the dispatched SIMD dot products.
+        const int64_t G = K / kQuantGroup;
 #pragma omp parallel for schedule(static)
         for (int64_t n = 0; n < N; ++n) {
             for (int64_t m = 0; m < M; ++m) {
-                float acc = w.dtype == DType::bf16
-                                ? dot_bf16(x + m * K, reinterpret_cast<const uint16_t*>(w.data) + n * K, K)
-                                : dot_f32(x + m * K, reinterpret_cast<const float*>(w.data) + n * K, K);
+                float acc;
+                if (w.quant == Quant::q8)
+                    acc = dot_q8(x + m * K, reinterpret_cast<const int8_t*>(w.data) + n * K, w.scales + n * G, K);
+                else if (w.quant == Quant::q4)
+                    acc = dot_q4(x + m * K, w.data + n * K / 2, w.scales + n * G, K);
+                else if (w.dtype == DType::bf16)
+                    acc = dot_bf16(x + m * K, reinterpret_cast<const uint16_t*>(w.data) + n * K, K);
+                else
+                    acc = dot_f32(x + m * K, reinterpret_cast<const float*>(w.data) + n * K, K);
                 y[m * N + n] = acc + (bias ? bias[n] : 0.f);
             }
         }

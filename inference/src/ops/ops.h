@@ -11,16 +11,27 @@
 
 namespace glmv::ops {
 
-// A weight matrix [rows = out features, cols = in features], row-major, in its storage dtype.
-struct WeightMatrix {
-    DType          dtype = DType::f32;
-    const uint8_t* data  = nullptr;
-    int64_t        rows  = 0;
-    int64_t        cols  = 0;
-    std::vector<uint8_t> owned; // only when the storage had to be rearranged (never for safetensors weights)
+// Storage of a weight matrix: the file's dense dtype, or group-quantised (kernels.h: one scale per 32 weights).
+enum class Quant { none, q8, q4 };
 
-    bool empty() const { return data == nullptr; }
+// A weight matrix [rows = out features, cols = in features], row-major. Dense weights point into the mapped file;
+// quantised ones own their bytes (made at load time or read from a quantised checkpoint).
+struct WeightMatrix {
+    DType          dtype  = DType::f32; // for Quant::none
+    Quant          quant  = Quant::none;
+    const uint8_t* data   = nullptr;
+    const float*   scales = nullptr;    // [rows, cols / 32] for q8/q4
+    int64_t        rows   = 0;
+    int64_t        cols   = 0;
+    std::vector<uint8_t> owned;
+    std::vector<float>   owned_scales;
+
+    bool     empty() const { return data == nullptr; }
+    uint64_t bytes() const;             // storage bytes read by one pass over the matrix
 };
+
+// Replaces a dense matrix by its q8 or q4 form (cols must be a multiple of 32; otherwise it stays dense).
+void quantize_matrix(WeightMatrix& w, Quant q);
 
 // Widens row r of W into out[cols].
 void weight_row_to_f32(const WeightMatrix& w, int64_t r, float* out);

@@ -77,6 +77,8 @@ class SafetensorsFile {
     const std::vector<TensorView>&            tensors() const { return tensors_; }
     const std::map<std::string, std::string>& metadata() const { return metadata_; }
     const std::string&                        label() const { return label_; }
+    // madvise(DONTNEED) on the whole mapping: drops resident pages; later reads fault them back in.
+    void                                      release_pages() const;
 
   private:
     std::shared_ptr<MappedFile>        mapping_; // null when parsing a caller's buffer

@@ -1,0 +1,302 @@
+// Hand-written SIMD because decode speed is bounded by how fast weights can be widened and multiplied: the compiler
+// targets baseline x86-64 (SSE2) so that the binary runs everywhere, and only these functions use AVX2/AVX-512,
+// chosen at run time.
+#include "ops/kernels.h"
+
+#include <immintrin.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <vector>
+
+namespace glmv::ops {
+
+namespace {
+
+inline float bf16_to_f32_bits(uint16_t v) {
+    uint32_t u = uint32_t(v) << 16;
+    float    f;
+    std::memcpy(&f, &u, 4);
+    return f;
+}
+
+// ---- portable ---------------------------------------------------------------------------------------------------
+
+float dot_bf16_portable(const float* x, const uint16_t* w, int64_t n) {
+    float acc[8] = {0};
+    int64_t i    = 0;
+    for (; i + 8 <= n; i += 8)
+        for (int k = 0; k < 8; ++k) acc[k] += x[i + k] * bf16_to_f32_bits(w[i + k]);
+    float s = 0;
+    for (int k = 0; k < 8; ++k) s += acc[k];
+    for (; i < n; ++i) s += x[i] * bf16_to_f32_bits(w[i]);
+    return s;
+}
+
+float dot_q8_portable(const float* x, const int8_t* q, const float* scales, int64_t n) {
+    float s = 0;
+    for (int64_t g = 0; g < n / kQuantGroup; ++g) {
+        float a = 0;
+        for (int64_t j = 0; j < kQuantGroup; ++j) a += x[g * kQuantGroup + j] * float(q[g * kQuantGroup + j]);
+        s += a * scales[g];
+    }
+    return s;
+}
+
+float dot_q4_portable(const float* x, const uint8_t* q, const float* scales, int64_t n) {
+    float s = 0;
+    for (int64_t g = 0; g < n / kQuantGroup; ++g) {
+        const uint8_t* b  = q + g * (kQuantGroup / 2);
+        const float*   xg = x + g * kQuantGroup;
+        float          a  = 0;
+        for (int64_t j = 0; j < kQuantGroup / 2; ++j) {
+            a += xg[j] * float(int(b[j] & 0xF) - 8);
+            a += xg[j + 16] * float(int(b[j] >> 4) - 8);
+        }
+        s += a * scales[g];
+    }
+    return s;
+}
+
+void widen_portable(const uint16_t* w, int64_t n, float* out) {
+    for (int64_t i = 0; i < n; ++i) out[i] = bf16_to_f32_bits(w[i]);
+}
+
+// ---- AVX2 + FMA -------------------------------------------------------------------------------------------------
+
+__attribute__((target("avx2,fma"))) inline float hsum256(__m256 v) {
+    __m128 lo = _mm256_castps256_ps128(v), hi = _mm256_extractf128_ps(v, 1);
+    lo        = _mm_add_ps(lo, hi);
+    lo        = _mm_hadd_ps(lo, lo);
+    lo        = _mm_hadd_ps(lo, lo);
+    return _mm_cvtss_f32(lo);
+}
+
+__attribute__((target("avx2,fma"))) float dot_bf16_avx2(const float* x, const uint16_t* w, int64_t n) {
+    __m256  a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps();
+    int64_t i  = 0;
+    for (; i + 16 <= n; i += 16) {
+        __m256i w0 = _mm256_slli_epi32(_mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i*)(w + i))), 16);
+        __m256i w1 = _mm256_slli_epi32(_mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i*)(w + i + 8))), 16);
+        a0         = _mm256_fmadd_ps(_mm256_loadu_ps(x + i), _mm256_castsi256_ps(w0), a0);
+        a1         = _mm256_fmadd_ps(_mm256_loadu_ps(x + i + 8), _mm256_castsi256_ps(w1), a1);
+    }
+    float s = hsum256(_mm256_add_ps(a0, a1));
+    for (; i < n; ++i) s += x[i] * bf16_to_f32_bits(w[i]);
+    return s;
+}
+
+__attribute__((target("avx2,fma"))) float dot_q8_avx2(const float* x, const int8_t* q, const float* scales, int64_t n) {
+    __m256 acc = _mm256_setzero_ps();
+    for (int64_t g = 0; g < n / kQuantGroup; ++g) {
+        const int8_t* b  = q + g * kQuantGroup;
+        const float*  xg = x + g * kQuantGroup;
+        __m256        a  = _mm256_setzero_ps();
+        for (int k = 0; k < 4; ++k) {
+            __m256 wv = _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i*)(b + 8 * k))));
+            a         = _mm256_fmadd_ps(_mm256_loadu_ps(xg + 8 * k), wv, a);
+        }
+        acc = _mm256_fmadd_ps(a, _mm256_set1_ps(scales[g]), acc);
+    }
+    return hsum256(acc);
+}
+
+__attribute__((target("avx2,fma"))) float dot_q4_avx2(const float* x, const uint8_t* q, const float* scales, int64_t n) {
+    __m256        acc   = _mm256_setzero_ps();
+    const __m128i mask  = _mm_set1_epi8(0xF);
+    const __m128i eight = _mm_set1_epi8(8);
+    for (int64_t g = 0; g < n / kQuantGroup; ++g) {
+        __m128i      bytes = _mm_loadu_si128((const __m128i*)(q + g * 16));
+        __m128i      lo    = _mm_sub_epi8(_mm_and_si128(bytes, mask), eight);                    // weights 0..15
+        __m128i      hi    = _mm_sub_epi8(_mm_and_si128(_mm_srli_epi16(bytes, 4), mask), eight); // weights 16..31
+        const float* xg    = x + g * kQuantGroup;
+        __m256       a     = _mm256_mul_ps(_mm256_loadu_ps(xg), _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(lo)));
+        a = _mm256_fmadd_ps(_mm256_loadu_ps(xg + 8), _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_srli_si128(lo, 8))), a);
+        a = _mm256_fmadd_ps(_mm256_loadu_ps(xg + 16), _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(hi)), a);
+        a = _mm256_fmadd_ps(_mm256_loadu_ps(xg + 24), _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_srli_si128(hi, 8))), a);
+        acc = _mm256_fmadd_ps(a, _mm256_set1_ps(scales[g]), acc);
+    }
+    return hsum256(acc);
+}
+
+__attribute__((target("avx2"))) void widen_avx2(const uint16_t* w, int64_t n, float* out) {
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8)
+        _mm256_storeu_si256((__m256i*)(out + i),
+                            _mm256_slli_epi32(_mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i*)(w + i))), 16));
+    for (; i < n; ++i) out[i] = bf16_to_f32_bits(w[i]);
+}
+
+// ---- AVX-512 ----------------------------------------------------------------------------------------------------
+
+__attribute__((target("avx512f,avx512bw"))) float dot_bf16_avx512(const float* x, const uint16_t* w, int64_t n) {
+    __m512  a0 = _mm512_setzero_ps(), a1 = _mm512_setzero_ps();
+    int64_t i  = 0;
+    for (; i + 32 <= n; i += 32) {
+        __m512i w0 = _mm512_slli_epi32(_mm512_cvtepu16_epi32(_mm256_loadu_si256((const __m256i*)(w + i))), 16);
+        __m512i w1 = _mm512_slli_epi32(_mm512_cvtepu16_epi32(_mm256_loadu_si256((const __m256i*)(w + i + 16))), 16);
+        a0         = _mm512_fmadd_ps(_mm512_loadu_ps(x + i), _mm512_castsi512_ps(w0), a0);
+        a1         = _mm512_fmadd_ps(_mm512_loadu_ps(x + i + 16), _mm512_castsi512_ps(w1), a1);
+    }
+    float s = _mm512_reduce_add_ps(_mm512_add_ps(a0, a1));
+    for (; i < n; ++i) s += x[i] * bf16_to_f32_bits(w[i]);
+    return s;
+}
+
+__attribute__((target("avx512f,avx512bw"))) float dot_q8_avx512(const float* x, const int8_t* q, const float* scales,
+                                                                int64_t n) {
+    __m512 acc = _mm512_setzero_ps();
+    for (int64_t g = 0; g < n / kQuantGroup; ++g) {
+        const int8_t* b  = q + g * kQuantGroup;
+        const float*  xg = x + g * kQuantGroup;
+        __m512 w0 = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i*)b)));
+        __m512 w1 = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i*)(b + 16))));
+        __m512 a  = _mm512_mul_ps(_mm512_loadu_ps(xg), w0);
+        a         = _mm512_fmadd_ps(_mm512_loadu_ps(xg + 16), w1, a);
+        acc       = _mm512_fmadd_ps(a, _mm512_set1_ps(scales[g]), acc);
+    }
+    return _mm512_reduce_add_ps(acc);
+}
+
+__attribute__((target("avx512f,avx512bw"))) float dot_q4_avx512(const float* x, const uint8_t* q, const float* scales,
+                                                                int64_t n) {
+    __m512        acc   = _mm512_setzero_ps();
+    const __m128i mask  = _mm_set1_epi8(0xF);
+    const __m128i eight = _mm_set1_epi8(8);
+    for (int64_t g = 0; g < n / kQuantGroup; ++g) {
+        __m128i      bytes = _mm_loadu_si128((const __m128i*)(q + g * 16));
+        __m128i      lo    = _mm_sub_epi8(_mm_and_si128(bytes, mask), eight);
+        __m128i      hi    = _mm_sub_epi8(_mm_and_si128(_mm_srli_epi16(bytes, 4), mask), eight);
+        const float* xg    = x + g * kQuantGroup;
+        __m512       a     = _mm512_mul_ps(_mm512_loadu_ps(xg), _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(lo)));
+        a   = _mm512_fmadd_ps(_mm512_loadu_ps(xg + 16), _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(hi)), a);
+        acc = _mm512_fmadd_ps(a, _mm512_set1_ps(scales[g]), acc);
+    }
+    return _mm512_reduce_add_ps(acc);
+}
+
+__attribute__((target("avx512f,avx512bw"))) void widen_avx512(const uint16_t* w, int64_t n, float* out) {
+    int64_t i = 0;
+    for (; i + 16 <= n; i += 16)
+        _mm512_storeu_si512((void*)(out + i),
+                            _mm512_slli_epi32(_mm512_cvtepu16_epi32(_mm256_loadu_si256((const __m256i*)(w + i))), 16));
+    for (; i < n; ++i) out[i] = bf16_to_f32_bits(w[i]);
+}
+
+// ---- dispatch ---------------------------------------------------------------------------------------------------
+
+struct Table {
+    float (*bf16)(const float*, const uint16_t*, int64_t);
+    float (*q8)(const float*, const int8_t*, const float*, int64_t);
+    float (*q4)(const float*, const uint8_t*, const float*, int64_t);
+    void (*widen)(const uint16_t*, int64_t, float*);
+    const char* isa;
+};
+
+Table choose() {
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw"))
+        return {dot_bf16_avx512, dot_q8_avx512, dot_q4_avx512, widen_avx512, "avx512"};
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
+        return {dot_bf16_avx2, dot_q8_avx2, dot_q4_avx2, widen_avx2, "avx2"};
+    return {dot_bf16_portable, dot_q8_portable, dot_q4_portable, widen_portable, "portable"};
+}
+
+const Table& table() {
+    static const Table t = [] {
+        // GLMV_KERNELS=portable|avx2 forces a lower tier (tests and benchmarks compare them).
+        Table       best = choose();
+        const char* env  = std::getenv("GLMV_KERNELS");
+        if (env && std::string(env) == "portable")
+            return Table{dot_bf16_portable, dot_q8_portable, dot_q4_portable, widen_portable, "portable"};
+        if (env && std::string(env) == "avx2" && std::string(best.isa) == "avx512")
+            return Table{dot_bf16_avx2, dot_q8_avx2, dot_q4_avx2, widen_avx2, "avx2"};
+        return best;
+    }();
+    return t;
+}
+
+} // namespace
+
+float dot_bf16(const float* x, const uint16_t* w, int64_t n) { return table().bf16(x, w, n); }
+float dot_q8(const float* x, const int8_t* q, const float* s, int64_t n) { return table().q8(x, q, s, n); }
+float dot_q4(const float* x, const uint8_t* q, const float* s, int64_t n) { return table().q4(x, q, s, n); }
+void  widen_bf16_row(const uint16_t* w, int64_t n, float* out) { table().widen(w, n, out); }
+const char* kernel_isa() { return table().isa; }
+
+float reference_dot_bf16(const float* x, const uint16_t* w, int64_t n) {
+    double s = 0;
+    for (int64_t i = 0; i < n; ++i) s += double(x[i]) * bf16_to_f32_bits(w[i]);
+    return float(s);
+}
+float reference_dot_q8(const float* x, const int8_t* q, const float* scales, int64_t n) {
+    double s = 0;
+    for (int64_t i = 0; i < n; ++i) s += double(x[i]) * q[i] * scales[i / kQuantGroup];
+    return float(s);
+}
+float reference_dot_q4(const float* x, const uint8_t* q, const float* scales, int64_t n) {
+    std::vector<float> w(static_cast<size_t>(n));
+    dequantize_row_q4(q, scales, n, w.data());
+    double s = 0;
+    for (int64_t i = 0; i < n; ++i) s += double(x[i]) * w[size_t(i)];
+    return float(s);
+}
+
+void quantize_row_q8(const float* x, int64_t n, int8_t* q, float* scales) {
+    for (int64_t g = 0; g < n / kQuantGroup; ++g) {
+        float amax = 0;
+        for (int64_t j = 0; j < kQuantGroup; ++j) amax = std::max(amax, std::fabs(x[g * kQuantGroup + j]));
+        const float s = amax / 127.f, inv = s > 0 ? 1.f / s : 0.f;
+        scales[g]     = s;
+        for (int64_t j = 0; j < kQuantGroup; ++j)
+            q[g * kQuantGroup + j] = int8_t(std::clamp(std::lround(x[g * kQuantGroup + j] * inv), -127L, 127L));
+    }
+}
+
+void quantize_row_q4(const float* x, int64_t n, uint8_t* q, float* scales) {
+    // Symmetric 16 levels (-8..7). The scale is chosen per group among a few candidates around amax/8 (both
+    // signs, so the extreme value may use the -8 level) by least squared error: on Gaussian-like weights this
+    // roughly halves the error of the plain amax/8 rule, at a small cost paid once at load.
+    auto quant = [](float v, float inv) { return int(std::clamp(std::lround(v * inv), -8L, 7L)); };
+    for (int64_t g = 0; g < n / kQuantGroup; ++g) {
+        const float* xg   = x + g * kQuantGroup;
+        float        amax = 0;
+        for (int64_t j = 0; j < kQuantGroup; ++j) amax = std::max(amax, std::fabs(xg[j]));
+        float best_s = 0, best_err = INFINITY;
+        if (amax > 0) {
+            for (float f : {0.70f, 0.78f, 0.85f, 0.92f, 1.0f, 1.07f}) {
+                for (float sign : {1.f, -1.f}) {
+                    const float s = sign * amax * f / 7.5f, inv = 1.f / s;
+                    float       err = 0;
+                    for (int64_t j = 0; j < kQuantGroup; ++j) {
+                        const float d = xg[j] - float(quant(xg[j], inv)) * s;
+                        err += d * d;
+                    }
+                    if (err < best_err) best_err = err, best_s = s;
+                }
+            }
+        }
+        scales[g]       = best_s;
+        const float inv = best_s != 0 ? 1.f / best_s : 0.f;
+        uint8_t*    b   = q + g * 16;
+        for (int64_t j = 0; j < 16; ++j) b[j] = uint8_t((quant(xg[j], inv) + 8) | (quant(xg[j + 16], inv) + 8) << 4);
+    }
+}
+
+void dequantize_row_q8(const int8_t* q, const float* scales, int64_t n, float* out) {
+    for (int64_t i = 0; i < n; ++i) out[i] = float(q[i]) * scales[i / kQuantGroup];
+}
+
+void dequantize_row_q4(const uint8_t* q, const float* scales, int64_t n, float* out) {
+    for (int64_t g = 0; g < n / kQuantGroup; ++g)
+        for (int64_t j = 0; j < 16; ++j) {
+            const uint8_t b                 = q[g * 16 + j];
+            out[g * kQuantGroup + j]        = float(int(b & 0xF) - 8) * scales[g];
+            out[g * kQuantGroup + j + 16]   = float(int(b >> 4) - 8) * scales[g];
+        }
+}
+
+} // namespace glmv::ops
