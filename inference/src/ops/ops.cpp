@@ -5,6 +5,7 @@
 #include "ops/kernels.h"
 
 #include <omp.h>
+#include <sys/mman.h>
 
 #include <Eigen/Core>
 #include <algorithm>
@@ -47,6 +48,11 @@ void quantize_matrix(WeightMatrix& w, Quant q) {
             else quantize_row_q4(row.data(), C, data.data() + r * C / 2, scales.data() + r * G);
         }
     }
+    // The dense source pages (mapped from the file) are not needed any more: drop them now, so quantising a
+    // 20 GB checkpoint never holds both forms in memory.
+    const uintptr_t page = 4096, begin = (reinterpret_cast<uintptr_t>(w.data) + page - 1) & ~(page - 1);
+    const uintptr_t end  = (reinterpret_cast<uintptr_t>(w.data) + uint64_t(R * C) * dtype_size(w.dtype)) & ~(page - 1);
+    if (w.owned.empty() && end > begin) madvise(reinterpret_cast<void*>(begin), end - begin, MADV_DONTNEED);
     w.owned        = std::move(data);
     w.owned_scales = std::move(scales);
     w.data         = w.owned.data();
