@@ -10,7 +10,6 @@
 
 #include <gtest/gtest.h>
 
-#include "glmv/inference/safetensors.h"
 #include "test_util.h"
 
 namespace glmv::test {
@@ -31,18 +30,6 @@ inline ErrorStats compare(const std::vector<float>& got, const std::vector<float
     }
     s.mean_abs = sum / double(got.size());
     return s;
-}
-
-inline const SafetensorsFile& reference() {
-    static SafetensorsFile* ref = [] {
-        auto r = SafetensorsFile::open(tiny_dir() + "/reference.safetensors");
-        if (!r) {
-            std::fprintf(stderr, "cannot open reference: %s\n", r.status().to_string().c_str());
-            std::abort();
-        }
-        return new SafetensorsFile(std::move(r.value()));
-    }();
-    return *ref;
 }
 
 // Runs a shell command quietly; true on exit status 0.

@@ -5,7 +5,7 @@
 
 #include "glmv/inference/preprocess.h"
 #include "glmv/media/image.h"
-#include "media_test_util.h"
+#include "parity_util.h"
 
 using namespace glmv;
 

@@ -6,7 +6,7 @@
 
 #include "glmv/inference/preprocess.h"
 #include "glmv/media/video.h"
-#include "media_test_util.h"
+#include "parity_util.h"
 
 using namespace glmv;
 
