@@ -26,7 +26,7 @@ bool could_be_tag_prefix(std::string_view s) {
 
 } // namespace
 
-void ThinkAnswerParser::emit(std::vector<StreamSegment>& out, const std::string& text) {
+void ThinkAnswerParser::append(std::vector<StreamSegment>& out, const std::string& text) {
     if (text.empty()) return;
     StreamChannel ch;
     switch (state_) {
@@ -53,7 +53,7 @@ void ThinkAnswerParser::process(std::vector<StreamSegment>& out, bool final) {
     size_t i = 0;
     std::string plain;
     auto flush_plain = [&] {
-        emit(out, plain);
+        append(out, plain);
         plain.clear();
     };
     while (i < buf_.size()) {

@@ -35,7 +35,7 @@ class ThinkAnswerParser {
 
   private:
     enum class State { start, thinking, between, answer };
-    void emit(std::vector<StreamSegment>& out, const std::string& text);
+    void append(std::vector<StreamSegment>& out, const std::string& text);
     void process(std::vector<StreamSegment>& out, bool final);
 
     State       state_      = State::start;

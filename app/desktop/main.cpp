@@ -1,0 +1,64 @@
+// glmv-desktop: the GLM-V Desktop application.
+//
+//   glmv-desktop [--model DIR] [--data-dir DIR] [--screenshot FILE.png --screenshot-after-ms N]
+//
+// --model overrides the model folder for this run (Settings keeps the saved one); --data-dir keeps conversations
+// somewhere else than the user's data folder; --screenshot saves the window after N ms and quits (used to check
+// the UI under Xvfb).
+#include <QApplication>
+#include <QCommandLineParser>
+#include <QStandardPaths>
+#include <QTimer>
+
+#include "engine_backend.h"
+#include "glmv/common/log.h"
+#include "glmv/ui/main_window.h"
+
+int main(int argc, char** argv) {
+    QApplication app(argc, argv);
+    QApplication::setOrganizationName("GLM-V");
+    QApplication::setApplicationName("GLM-V Desktop");
+    QApplication::setApplicationVersion(GLMV_VERSION);
+    glmv::log_set([](glmv::LogLevel lvl, const char* msg) {
+        if (lvl >= glmv::LogLevel::warn) qWarning("%s", msg);
+        else qInfo("%s", msg);
+    });
+
+    QCommandLineParser p;
+    p.setApplicationDescription("Chat with GLM-4.1V about images, videos and documents, offline.");
+    p.addHelpOption();
+    p.addVersionOption();
+    QCommandLineOption model("model", "Model folder for this run.", "dir");
+    QCommandLineOption data("data-dir", "Folder for conversations and attachments.", "dir");
+    QCommandLineOption shot("screenshot", "Save a screenshot of the window and quit.", "file");
+    QCommandLineOption shotAfter("screenshot-after-ms", "Delay before the screenshot.", "ms", "1500");
+    QCommandLineOption ask("ask", "Send this question at start (with --attach files).", "text");
+    QCommandLineOption attach("attach", "Attach this file to --ask.", "file");
+    p.addOptions({model, data, shot, shotAfter, ask, attach});
+    p.process(app);
+
+    if (p.isSet(model)) {
+        glmv::app::AppSettings s = glmv::app::AppSettings::load();
+        s.modelDir               = p.value(model);
+        s.save();
+    }
+    const QString dataDir = p.isSet(data) ? p.value(data) : QStandardPaths::writableLocation(QStandardPaths::AppDataLocation);
+    glmv::desktop::EngineBackend backend(dataDir);
+    glmv::ui::MainWindow         window(&backend);
+    window.show();
+    if (p.isSet(ask)) {
+        QObject::connect(&backend, &glmv::ui::ChatBackend::modelStatusChanged, &window, [&] {
+            static bool sent = false;
+            if (sent || !backend.modelReady()) return;
+            sent = true;
+            window.submitPrompt(p.value(ask), p.values(attach));
+        });
+    }
+    if (p.isSet(shot)) {
+        QTimer::singleShot(p.value(shotAfter).toInt(), &window, [&] {
+            window.grab().save(p.value(shot));
+            app.quit();
+        });
+    }
+    return app.exec();
+}
