@@ -179,6 +179,7 @@ void Composer::removeChip(QWidget* w) {
             m_chips.removeAt(i);
             break;
         }
+    w->setParent(nullptr); // out of the window at once; freed when the event loop runs
     w->deleteLater();
     refreshLimits();
 }
@@ -240,7 +241,10 @@ void Composer::trySend() {
 
 void Composer::clearAll() {
     m_edit->clear();
-    for (const Chip& c : m_chips) c.widget->deleteLater();
+    for (const Chip& c : m_chips) {
+        c.widget->setParent(nullptr);
+        c.widget->deleteLater();
+    }
     m_chips.clear();
     refreshLimits();
 }

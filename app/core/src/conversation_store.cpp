@@ -123,10 +123,10 @@ QList<ConversationSummary> ConversationStore::conversations(const QString& filte
     if (filter.isEmpty()) {
         q.prepare("SELECT id, title, updated_at FROM conversations WHERE deleted_at IS NULL ORDER BY updated_at DESC, id DESC");
     } else {
-        q.prepare("SELECT id, title, updated_at FROM conversations c WHERE deleted_at IS NULL AND (title LIKE ?1 OR EXISTS "
-                  "(SELECT 1 FROM messages m WHERE m.conversation_id = c.id AND (m.text LIKE ?1 OR m.thinking LIKE ?1))) "
+        q.prepare("SELECT id, title, updated_at FROM conversations c WHERE deleted_at IS NULL AND (title LIKE :f1 OR EXISTS "
+                  "(SELECT 1 FROM messages m WHERE m.conversation_id = c.id AND (m.text LIKE :f2 OR m.thinking LIKE :f3))) "
                   "ORDER BY updated_at DESC, id DESC");
-        q.addBindValue("%" + filter + "%");
+        for (const char* name : {":f1", ":f2", ":f3"}) q.bindValue(name, "%" + filter + "%");
     }
     q.exec();
     while (q.next())
