@@ -186,12 +186,14 @@ namespace {
 Status bad(const std::string& label, const std::string& msg) { return Status(ErrorCode::bad_format, label + ": " + msg); }
 
 std::string read_all(const std::string& path, bool* ok) {
-    std::ifstream f(path, std::ios::binary);
+    std::ifstream f(path, std::ios::binary | std::ios::ate);
     *ok = bool(f);
     if (!f) return {};
-    std::stringstream ss;
-    ss << f.rdbuf();
-    return ss.str();
+    std::string out(static_cast<size_t>(f.tellg()), '\0');
+    f.seekg(0);
+    f.read(out.data(), std::streamsize(out.size()));
+    *ok = bool(f);
+    return out;
 }
 
 } // namespace
@@ -260,14 +262,17 @@ Result<std::shared_ptr<const Tokenizer>> Tokenizer::from_json(const std::string&
         if (tok.size() > kMaxTokenBytes) return bad(label, "a vocabulary entry is longer than 64 KiB");
         max_id = std::max(max_id, id);
     }
+    impl->vocab.reserve(vocab.size() * 2);
+    impl->merges.reserve(merges.size() * 2);
     impl->id_to_token.assign(size_t(max_id + 1), std::string());
     impl->id_flags.assign(size_t(max_id + 1), 0);
     std::vector<char> present(size_t(max_id + 1), 0);
     for (auto& [tok, id] : vocab) {
         if (present[size_t(id)]) return bad(label, "id " + std::to_string(id) + " is used by two vocabulary entries");
         present[size_t(id)] = 1;
-        if (!impl->vocab.emplace(tok, int32_t(id)).second) return bad(label, "token '" + tok + "' appears twice");
         impl->id_to_token[size_t(id)] = tok;
+        if (!impl->vocab.emplace(std::move(tok), int32_t(id)).second)
+            return bad(label, "token '" + impl->id_to_token[size_t(id)] + "' appears twice");
     }
     // Byte-level alphabet: every byte needs its single-character token.
     const auto b2c = make_byte_to_cp();
@@ -280,9 +285,11 @@ Result<std::shared_ptr<const Tokenizer>> Tokenizer::from_json(const std::string&
         impl->byte_id[size_t(b)] = it->second;
     }
     // Merges → (rank, merged id).
+    std::string ab;
     for (size_t r = 0; r < merges.size(); ++r) {
         auto& [a, b] = merges[r];
-        auto ia = impl->vocab.find(a), ib = impl->vocab.find(b), im = impl->vocab.find(a + b);
+        ab.assign(a).append(b);
+        auto ia = impl->vocab.find(a), ib = impl->vocab.find(b), im = impl->vocab.find(ab);
         if (ia == impl->vocab.end() || ib == impl->vocab.end() || im == impl->vocab.end())
             return bad(label, "merge " + std::to_string(r) + " ('" + a + "' + '" + b + "') names a token not in the vocabulary");
         impl->merges.emplace(uint64_t(uint32_t(ia->second)) << 32 | uint32_t(ib->second),
