@@ -13,6 +13,9 @@
 
 using namespace glmv;
 
+// Under the sanitizer preset: fontconfig and Qt keep process-lifetime caches that LeakSanitizer would report.
+extern "C" const char* __lsan_default_suppressions() { return "leak:libfontconfig\nleak:libQt6\n"; }
+
 namespace {
 
 // QPdfWriter needs a QGuiApplication for fonts; offscreen needs no display.
