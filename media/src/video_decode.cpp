@@ -94,8 +94,9 @@ class StreamReader {
   private:
     Status  open_decoder();
     Status  seek_to(double t);
-    // Decodes the next frame into cur_; false at end of stream.
-    Result<bool> decode_next();
+    // Decodes the next frame into cur_; false at end of stream. Packets whose time is before `skip_before` are
+    // decoded only if other frames reference them (skip_frame = NONREF): a B-frame we will not show costs nothing.
+    Result<bool> decode_next(double skip_before);
     bool    should_seek(double t) const;
     double  frame_time(const AVFrame* f) const;
     int64_t to_stream_ts(double t) const;
@@ -270,7 +271,7 @@ Status StreamReader::seek_to(double t) {
     return {};
 }
 
-Result<bool> StreamReader::decode_next() {
+Result<bool> StreamReader::decode_next(double skip_before) {
     for (int64_t steps = 0; steps < limits::video_max_decode_steps; ++steps) {
         if (is_cancelled(cancel_)) return cancelled_status();
         int err = avcodec_receive_frame(dec_.get(), next_.get());
@@ -298,7 +299,13 @@ Result<bool> StreamReader::decode_next() {
             avcodec_send_packet(dec_.get(), nullptr);
             continue;
         }
-        if (pkt_->stream_index == st_->index) avcodec_send_packet(dec_.get(), pkt_.get()); // bad packets are skipped
+        if (pkt_->stream_index == st_->index) {
+            const int64_t start = st_->start_time == AV_NOPTS_VALUE ? 0 : st_->start_time;
+            const bool    early = pkt_->pts != AV_NOPTS_VALUE &&
+                               double(pkt_->pts - start) * av_q2d(st_->time_base) < skip_before;
+            dec_->skip_frame = early ? AVDISCARD_NONREF : AVDISCARD_DEFAULT;
+            avcodec_send_packet(dec_.get(), pkt_.get()); // a bad packet is skipped by the decoder
+        }
         av_packet_unref(pkt_.get());
     }
     return make_error(ErrorCode::bad_format, "the video stream yields no frames (corrupt file?)");
@@ -312,7 +319,7 @@ Result<Image> StreamReader::frame_at(int64_t index, int64_t max_pixels) {
     // Decode forward to the first frame at or after the target (within half a frame of jitter).
     while (cur_time_ < 0 || cur_time_ < t - half) {
         if (eof_) break;
-        auto got = decode_next();
+        auto got = decode_next(t - half);
         if (!got) return got.status();
         if (!*got) break;
     }
