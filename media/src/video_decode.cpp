@@ -87,6 +87,7 @@ class StreamReader {
     }
 
     Status open(const VideoSource& src, const std::atomic<bool>* cancel);
+    void   allow_seek(bool on) { allow_seek_ = on; }
     const VideoInfo& info() const { return info_; }
     // The frame with number `index` (time index/fps), or the last frame when the stream ends before it.
     Result<Image> frame_at(int64_t index, int64_t max_pixels);
@@ -116,6 +117,7 @@ class StreamReader {
     double                   cur_time_    = -1;      // time of cur_ in seconds from the stream start; <0: none
     bool                     flushing_    = false;   // sent the end-of-stream packet
     bool                     eof_         = false;
+    bool                     allow_seek_  = true;
 };
 
 Status StreamReader::open(const VideoSource& src, const std::atomic<bool>* cancel) {
@@ -243,8 +245,9 @@ int64_t StreamReader::to_stream_ts(double t) const {
 // Seeking is worth it when the key frame before the target lies beyond what we have already decoded; without an
 // index, when the gap is large (a seek then costs at most one GOP of decoding).
 bool StreamReader::should_seek(double t) const {
-    if (cur_time_ < 0) return t > 0;
+    if (cur_time_ < 0) return t > 0; // the first frame of a run: seek even in no-seek mode (parallel runs)
     if (t < cur_time_ - 0.5 / info_.fps) return true; // backwards
+    if (!allow_seek_) return false;
     int idx = avformat_index_get_entries_count(st_) > 0
                   ? av_index_search_timestamp(st_, to_stream_ts(t), AVSEEK_FLAG_BACKWARD)
                   : -1;
@@ -365,6 +368,7 @@ Result<std::vector<VideoFrame>> decode_video_frames(const VideoSource& source, s
         const size_t end   = indices.size() * size_t(run + 1) / size_t(runs);
         StreamReader reader;
         Status       s = reader.open(source, params.cancel);
+        reader.allow_seek(params.seek);
         for (size_t i = begin; s.ok() && i < end; ++i) {
             if (i > begin && indices[i] == indices[i - 1]) { // the padding repeats the last index
                 frames[i] = frames[i - 1];
