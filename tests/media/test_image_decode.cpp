@@ -122,6 +122,24 @@ TEST_F(Converted, FormatComesFromBytesNotExtension) {
     EXPECT_EQ(media::sniff_image_format(bytes), media::ImageFormat::png);
 }
 
+TEST_F(Converted, AnimationsGiveTheirFirstFrame) {
+    // Frame n is a flat grey of luma 16 + 60·n: the first frame is the darkest.
+    const std::string src = "-f lavfi -i \"nullsrc=s=48x32:r=5:d=1,geq=lum='16+60*N':cb=128:cr=128\" ";
+    const bool gif  = test::sh("ffmpeg -v error -y " + src + dir_->file("anim.gif"));
+    const bool webp = test::sh("ffmpeg -v error -y " + src + "-c:v libwebp_anim -lossless 1 -loop 0 " +
+                               dir_->file("anim.webp"));
+    for (auto [ok, f] : {std::pair{gif, "anim.gif"}, std::pair{webp, "anim.webp"}}) {
+        if (!ok) continue;
+        auto img = media::load_image(dir_->file(f));
+        ASSERT_TRUE(img) << f << ": " << img.status().to_string();
+        EXPECT_EQ(img->width, 48);
+        EXPECT_EQ(img->height, 32);
+        double sum = 0;
+        for (uint8_t v : img->rgb) sum += v;
+        EXPECT_LT(sum / double(img->rgb.size()), 20.0) << f << " is not the first frame";
+    }
+}
+
 // An APP1 segment carrying EXIF orientation `o`, big- or little-endian.
 std::vector<uint8_t> exif_app1(int o, bool little) {
     std::vector<uint8_t> tiff = little ? std::vector<uint8_t>{'I', 'I', 42, 0, 8, 0, 0, 0}
