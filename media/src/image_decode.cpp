@@ -95,13 +95,13 @@ Result<ImageInfo> probe_image(std::span<const uint8_t> bytes) {
     switch (f) {
     case ImageFormat::png: return detail::probe_png(bytes);
     case ImageFormat::jpeg: return detail::probe_jpeg(bytes);
-    case ImageFormat::unknown: return not_an_image(bytes);
-    default: break;
+    case ImageFormat::webp: return detail::probe_webp(bytes);
+    case ImageFormat::gif: return detail::probe_gif(bytes);
+    case ImageFormat::tiff: return detail::probe_tiff(bytes);
+    case ImageFormat::bmp: return detail::probe_bmp(bytes);
+    case ImageFormat::unknown: break;
     }
-    // Other formats: a full decode under the default caps is cheap enough for a probe.
-    auto img = decode_image(bytes);
-    if (!img) return img.status();
-    return ImageInfo{f, img->width, img->height, 1};
+    return not_an_image(bytes);
 }
 
 Result<std::vector<uint8_t>> read_file_bytes(const std::string& path, uint64_t max_bytes) {

@@ -21,6 +21,10 @@ Result<Image> decode_bmp(std::span<const uint8_t> bytes, const ImageDecodeParams
 // Header-only parsers used by probe_image (w/h as stored; orientation separately).
 Result<ImageInfo> probe_png(std::span<const uint8_t> bytes);
 Result<ImageInfo> probe_jpeg(std::span<const uint8_t> bytes);
+Result<ImageInfo> probe_webp(std::span<const uint8_t> bytes);
+Result<ImageInfo> probe_gif(std::span<const uint8_t> bytes);
+Result<ImageInfo> probe_tiff(std::span<const uint8_t> bytes);
+Result<ImageInfo> probe_bmp(std::span<const uint8_t> bytes);
 
 // EXIF orientation (tag 0x0112 of IFD0) from an APP1 payload starting with "Exif\0\0"; 1 when absent or malformed.
 int exif_orientation(std::span<const uint8_t> app1);

@@ -40,6 +40,12 @@ Status gif_error(int code) {
 
 } // namespace
 
+Result<ImageInfo> probe_gif(std::span<const uint8_t> bytes) {
+    // Logical screen descriptor right after the 6-byte signature: little-endian width, height.
+    if (bytes.size() < 10) return make_error(ErrorCode::bad_format, "gif: file is truncated");
+    return ImageInfo{ImageFormat::gif, bytes[6] | bytes[7] << 8, bytes[8] | bytes[9] << 8, 1};
+}
+
 Result<Image> decode_gif(std::span<const uint8_t> bytes, const ImageDecodeParams& params) {
     GifSource src{bytes, 0};
     GifHandle h;

@@ -51,19 +51,40 @@ int tiff_on_error(TIFF*, void* user, const char* module, const char* fmt, va_lis
 }
 int tiff_on_warning(TIFF*, void*, const char*, const char*, va_list) { return 1; }
 
-} // namespace
-
-Result<Image> decode_tiff(std::span<const uint8_t> bytes, const ImageDecodeParams& params) {
-    TiffSource       src{bytes, 0};
+// Opens the first directory; errors land in src.error.
+TIFF* tiff_open(TiffSource& src) {
     TIFFOpenOptions* opts = TIFFOpenOptionsAlloc();
-    if (!opts) return make_error(ErrorCode::out_of_memory, "tiff: cannot create decoder");
+    if (!opts) return nullptr;
     TIFFOpenOptionsSetErrorHandlerExtR(opts, tiff_on_error, &src);
     TIFFOpenOptionsSetWarningHandlerExtR(opts, tiff_on_warning, &src);
     TIFFOpenOptionsSetMaxSingleMemAlloc(opts, tmsize_t(limits::image_max_decoder_bytes));
-    // "m": never memory-map (we serve the bytes ourselves); "h": read the header only when asked.
+    // "m": never memory-map (we serve the bytes ourselves).
     TIFF* tif = TIFFClientOpenExt("memory", "rm", &src, tiff_read, tiff_write, tiff_seek, tiff_close, tiff_size,
                                   tiff_map, tiff_unmap, opts);
     TIFFOpenOptionsFree(opts);
+    return tif;
+}
+
+} // namespace
+
+Result<ImageInfo> probe_tiff(std::span<const uint8_t> bytes) {
+    TiffSource src{bytes, 0};
+    TIFF*      tif = tiff_open(src);
+    if (!tif)
+        return make_error(ErrorCode::bad_format,
+                          std::string("tiff: ") + (src.error[0] ? src.error : "not a readable TIFF file"));
+    uint32_t w = 0, h = 0;
+    TIFFGetField(tif, TIFFTAG_IMAGEWIDTH, &w);
+    TIFFGetField(tif, TIFFTAG_IMAGELENGTH, &h);
+    TIFFClose(tif);
+    if (w == 0 || h == 0 || w > INT32_MAX || h > INT32_MAX)
+        return make_error(ErrorCode::bad_format, "tiff: header declares an empty image");
+    return ImageInfo{ImageFormat::tiff, int(w), int(h), 1};
+}
+
+Result<Image> decode_tiff(std::span<const uint8_t> bytes, const ImageDecodeParams& params) {
+    TiffSource src{bytes, 0};
+    TIFF*      tif = tiff_open(src);
     if (!tif)
         return make_error(ErrorCode::bad_format,
                           std::string("tiff: ") + (src.error[0] ? src.error : "not a readable TIFF file"));

@@ -7,6 +7,13 @@
 
 namespace glmv::media::detail {
 
+Result<ImageInfo> probe_webp(std::span<const uint8_t> bytes) {
+    WebPBitstreamFeatures f;
+    if (WebPGetFeatures(bytes.data(), bytes.size(), &f) != VP8_STATUS_OK)
+        return make_error(ErrorCode::bad_format, "webp: not a valid WebP header");
+    return ImageInfo{ImageFormat::webp, f.width, f.height, 1};
+}
+
 Result<Image> decode_webp(std::span<const uint8_t> bytes, const ImageDecodeParams& params) {
     WebPBitstreamFeatures f;
     VP8StatusCode         rc = WebPGetFeatures(bytes.data(), bytes.size(), &f);

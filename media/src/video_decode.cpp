@@ -87,6 +87,7 @@ class StreamReader {
     }
 
     Status open(const VideoSource& src, const std::atomic<bool>* cancel);
+    void   allow_seek(bool on) { allow_seek_ = on; }
     const VideoInfo& info() const { return info_; }
     // The frame with number `index` (time index/fps), or the last frame when the stream ends before it.
     Result<Image> frame_at(int64_t index, int64_t max_pixels);
@@ -94,8 +95,9 @@ class StreamReader {
   private:
     Status  open_decoder();
     Status  seek_to(double t);
-    // Decodes the next frame into cur_; false at end of stream.
-    Result<bool> decode_next();
+    // Decodes the next frame into cur_; false at end of stream. Packets whose time is before `skip_before` are
+    // decoded only if other frames reference them (skip_frame = NONREF): a B-frame we will not show costs nothing.
+    Result<bool> decode_next(double skip_before);
     bool    should_seek(double t) const;
     double  frame_time(const AVFrame* f) const;
     int64_t to_stream_ts(double t) const;
@@ -115,6 +117,7 @@ class StreamReader {
     double                   cur_time_    = -1;      // time of cur_ in seconds from the stream start; <0: none
     bool                     flushing_    = false;   // sent the end-of-stream packet
     bool                     eof_         = false;
+    bool                     allow_seek_  = true;
 };
 
 Status StreamReader::open(const VideoSource& src, const std::atomic<bool>* cancel) {
@@ -242,8 +245,9 @@ int64_t StreamReader::to_stream_ts(double t) const {
 // Seeking is worth it when the key frame before the target lies beyond what we have already decoded; without an
 // index, when the gap is large (a seek then costs at most one GOP of decoding).
 bool StreamReader::should_seek(double t) const {
-    if (cur_time_ < 0) return t > 0;
+    if (cur_time_ < 0) return t > 0; // the first frame of a run: seek even in no-seek mode (parallel runs)
     if (t < cur_time_ - 0.5 / info_.fps) return true; // backwards
+    if (!allow_seek_) return false;
     int idx = avformat_index_get_entries_count(st_) > 0
                   ? av_index_search_timestamp(st_, to_stream_ts(t), AVSEEK_FLAG_BACKWARD)
                   : -1;
@@ -270,7 +274,7 @@ Status StreamReader::seek_to(double t) {
     return {};
 }
 
-Result<bool> StreamReader::decode_next() {
+Result<bool> StreamReader::decode_next(double skip_before) {
     for (int64_t steps = 0; steps < limits::video_max_decode_steps; ++steps) {
         if (is_cancelled(cancel_)) return cancelled_status();
         int err = avcodec_receive_frame(dec_.get(), next_.get());
@@ -298,7 +302,13 @@ Result<bool> StreamReader::decode_next() {
             avcodec_send_packet(dec_.get(), nullptr);
             continue;
         }
-        if (pkt_->stream_index == st_->index) avcodec_send_packet(dec_.get(), pkt_.get()); // bad packets are skipped
+        if (pkt_->stream_index == st_->index) {
+            const int64_t start = st_->start_time == AV_NOPTS_VALUE ? 0 : st_->start_time;
+            const bool    early = pkt_->pts != AV_NOPTS_VALUE &&
+                               double(pkt_->pts - start) * av_q2d(st_->time_base) < skip_before;
+            dec_->skip_frame = early ? AVDISCARD_NONREF : AVDISCARD_DEFAULT;
+            avcodec_send_packet(dec_.get(), pkt_.get()); // a bad packet is skipped by the decoder
+        }
         av_packet_unref(pkt_.get());
     }
     return make_error(ErrorCode::bad_format, "the video stream yields no frames (corrupt file?)");
@@ -312,7 +322,7 @@ Result<Image> StreamReader::frame_at(int64_t index, int64_t max_pixels) {
     // Decode forward to the first frame at or after the target (within half a frame of jitter).
     while (cur_time_ < 0 || cur_time_ < t - half) {
         if (eof_) break;
-        auto got = decode_next();
+        auto got = decode_next(t - half);
         if (!got) return got.status();
         if (!*got) break;
     }
@@ -358,6 +368,7 @@ Result<std::vector<VideoFrame>> decode_video_frames(const VideoSource& source, s
         const size_t end   = indices.size() * size_t(run + 1) / size_t(runs);
         StreamReader reader;
         Status       s = reader.open(source, params.cancel);
+        reader.allow_seek(params.seek);
         for (size_t i = begin; s.ok() && i < end; ++i) {
             if (i > begin && indices[i] == indices[i - 1]) { // the padding repeats the last index
                 frames[i] = frames[i - 1];

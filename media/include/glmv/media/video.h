@@ -72,6 +72,7 @@ struct VideoDecodeParams {
     // are stored: keeps 600 sampled 4K frames from costing gigabytes. 0 = keep the decoded size.
     int64_t                  max_frame_pixels = 0;
     int                      n_threads        = 0;       // parallel decoders; 0 = OpenMP's default
+    bool                     seek             = true;    // false: decode straight through (benchmark baseline)
     const std::atomic<bool>* cancel           = nullptr; // optional
 };
 
