@@ -12,6 +12,6 @@ $SUDO apt-get install -y -qq --no-install-recommends \
     libpoppler-cpp-dev libpng-dev libjpeg-dev libwebp-dev libtiff-dev libgif-dev libexif-dev \
     qt6-base-dev qt6-base-dev-tools qt6-multimedia-dev qt6-svg-dev qt6-tools-dev qt6-tools-dev-tools \
     libqt6sql6-sqlite libgl-dev libcpp-httplib-dev libssl-dev \
-    clang libclang-rt-14-dev xvfb xauth fonts-dejavu-core nodejs npm
+    clang libclang-rt-14-dev xvfb xauth fonts-dejavu-core nodejs npm python3 python3-pil python3-numpy
 # The OpenAI client used by the server test (tests/server), from the npm registry.
 npm install --prefix "$(dirname "$0")/../tests/server" --no-save --no-audit --no-fund openai@4 >/dev/null
