@@ -59,10 +59,12 @@ Status check_declared_size(int64_t width, int64_t height, const ImageDecodeParam
     if (width <= 0 || height <= 0)
         return make_error(ErrorCode::bad_format, std::string(format) + " header declares an empty image (" +
                                                      std::to_string(width) + "x" + std::to_string(height) + ")");
+    // Sides first: a header may declare sizes whose product overflows 64 bits.
     if (width > params.max_side_px || height > params.max_side_px || width * height > params.max_pixels)
         return make_error(ErrorCode::out_of_range,
                           std::string(format) + " image is " + std::to_string(width) + "x" + std::to_string(height) +
-                              " = " + std::to_string(width * height) + " pixels, above the limit of " +
+                              " = " + std::to_string(uint64_t(double(width) * double(height))) +
+                              " pixels, above the limit of " +
                               std::to_string(params.max_pixels) + " pixels (" + std::to_string(params.max_side_px) +
                               " per side); downscale it before attaching");
     return {};

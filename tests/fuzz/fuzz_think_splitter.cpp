@@ -2,6 +2,7 @@
 // it whole, and the output is the input minus the tags.
 #include <cstdint>
 #include <cstdlib>
+#include <algorithm>
 #include <string>
 
 #include "glmv/inference/stream_parser.h"
@@ -14,7 +15,7 @@ static std::string run(const std::string& text, const uint8_t* cuts, size_t n_cu
     };
     size_t pos = 0;
     for (size_t i = 0; i < n_cuts && pos < text.size(); ++i) {
-        size_t len = cuts[i] % 8;
+        size_t len = std::min<size_t>(cuts[i] % 8, text.size() - pos);
         take(p.push(text.substr(pos, len)));
         pos += len;
     }
