@@ -54,6 +54,12 @@ TEST(StreamParser, ToleratesMissingAndUnbalancedTags) {
     EXPECT_EQ(f.answer, "");
     f = run({"</answer>x</think>y"});
     EXPECT_EQ(f.answer, "xy");
+    f = run({"\n <think>r</think>\t\n<answer>a</answer>"});
+    EXPECT_EQ(f.thinking, "r");
+    EXPECT_EQ(f.answer, "a");
+    // Found by fuzz_think_splitter: whitespace after </think> then text, fed byte by byte.
+    f = run({"</think>", "\t", "\t", " ", "x"});
+    EXPECT_EQ(f.answer, "\t\t x");
     f = run({"a <b> tag-like text <thin"});
     EXPECT_EQ(f.answer, "a <b> tag-like text <thin");
 }

@@ -38,6 +38,7 @@ void ThinkAnswerParser::append(std::vector<StreamSegment>& out, const std::strin
         ch     = StreamChannel::answer;
         break;
     case State::start:
+        if (text.find_first_not_of(" \n\r\t") == std::string::npos) return; // whitespace before the first tag
         state_      = State::answer;
         saw_answer_ = true;
         ch          = StreamChannel::answer;
@@ -95,8 +96,10 @@ void ThinkAnswerParser::process(std::vector<StreamSegment>& out, bool final) {
         if (!final && could_be_tag_prefix(rest)) break; // wait for more text
         plain += buf_[i++];
     }
-    // In the start state, hold back whitespace-only text until we know whether thinking begins.
-    if (state_ == State::start && !final && plain.find_first_not_of(" \n\r\t") == std::string::npos) {
+    // Before the first tag, and between </think> and <answer>, whitespace-only text is held back until we know
+    // whether a tag (which drops it) or real text (which keeps it) follows, so chunking never changes the result.
+    if ((state_ == State::start || state_ == State::between) && !final &&
+        plain.find_first_not_of(" \n\r\t") == std::string::npos) {
         buf_ = plain + buf_.substr(i);
         return;
     }
