@@ -11,11 +11,12 @@
 #include "command.h"
 #include "glmv/media/pdf.h"
 #include "glmv/pipeline/chat_engine.h"
+#include "glmv/pipeline/remote_client.h"
 
 namespace glmv::cli {
 namespace {
 
-pipeline::ChatEngine* g_engine = nullptr;
+pipeline::ChatRunner* g_engine = nullptr;
 volatile std::sig_atomic_t g_interrupted = 0;
 
 void on_sigint(int) {
@@ -44,10 +45,12 @@ bool parse_settings(const Args& args, pipeline::ChatSettings* s) {
 }
 
 int run_chat(Args& args) {
-    auto model_dir = args.get("model");
-    if (!model_dir)
-        return fail("usage: glmv-cli chat --model DIR [--image F]… [--video F] [--pdf F [--pages A-B]] [--json] "
-                    "[--greedy] [--temperature T] [--top-p P] [--top-k K] [--max-new-tokens N] [question]");
+    auto model_dir  = args.get("model");
+    auto remote_url = args.get("remote-url");
+    if (!model_dir && !remote_url)
+        return fail("usage: glmv-cli chat (--model DIR | --remote-url URL [--api-key K] [--remote-model M]) [--image F]… "
+                    "[--video F] [--pdf F [--pages A-B]] [--json] [--greedy] [--temperature T] [--top-p P] [--top-k K] "
+                    "[--max-new-tokens N] [question]");
     pipeline::ChatSettings settings = pipeline::ChatSettings::official_demo();
     if (!parse_settings(args, &settings)) return 2;
     std::vector<pipeline::Attachment> media;
@@ -63,12 +66,20 @@ int run_chat(Args& args) {
         }
         media.push_back(a);
     }
-    LoadParams lp;
-    std::string weights = args.get_or("weights", "bf16");
-    lp.weights          = weights == "q8" ? WeightFormat::q8 : weights == "q4" ? WeightFormat::q4 : WeightFormat::bf16;
-    auto engine         = pipeline::ChatEngine::open(*model_dir, lp);
-    if (!engine) return fail(engine.status().message());
-    g_engine = engine->get();
+    std::unique_ptr<pipeline::ChatRunner> engine;
+    if (remote_url) {
+        auto r = pipeline::RemoteChatClient::connect({*remote_url, args.get_or("api-key", ""), args.get_or("remote-model", "")});
+        if (!r) return fail(r.status().message());
+        engine = std::move(r.value());
+    } else {
+        LoadParams  lp;
+        std::string weights = args.get_or("weights", "bf16");
+        lp.weights          = weights == "q8" ? WeightFormat::q8 : weights == "q4" ? WeightFormat::q4 : WeightFormat::bf16;
+        auto e              = pipeline::ChatEngine::open(*model_dir, lp);
+        if (!e) return fail(e.status().message());
+        engine = std::move(e.value());
+    }
+    g_engine = engine.get();
     std::signal(SIGINT, on_sigint);
 
     const bool  as_json = args.has("json");
@@ -90,7 +101,7 @@ int run_chat(Args& args) {
         g_interrupted = 0;
         StreamChannel last = StreamChannel::answer;
         bool          any  = false;
-        auto r = (*engine)->run(history, settings, [&](const StreamSegment& s) {
+        auto r = engine->run(history, settings, [&](const StreamSegment& s) {
             if (as_json) return;
             if (tty && (!any || s.channel != last)) std::fputs(s.channel == StreamChannel::thinking ? "\x1b[2m" : "\x1b[0m", stdout);
             if (!tty && any && s.channel != last && s.channel == StreamChannel::answer) std::fputs("\n", stdout);

@@ -11,6 +11,15 @@
 
 namespace glmv::desktop {
 
+namespace {
+// The settings whose change needs the model reloaded or the server reconnected.
+struct AppSettingsSnapshot {
+    QString modelDir, weights, backend, remoteUrl, remoteApiKey, remoteModel;
+    int     threads;
+    bool    operator==(const AppSettingsSnapshot&) const = default;
+};
+} // namespace
+
 EngineBackend::EngineBackend(const QString& dataDir, QObject* parent) : ui::ChatBackend(parent) {
     m_settings = app::AppSettings::load();
     if (!m_store.open(dataDir)) m_status = m_store.lastError();
@@ -19,7 +28,9 @@ EngineBackend::EngineBackend(const QString& dataDir, QObject* parent) : ui::Chat
     connect(&m_thread, &QThread::finished, m_worker, &QObject::deleteLater);
     connect(m_worker, &app::InferenceWorker::modelLoaded, this, [this](bool ok, const QString& msg) {
         m_ready  = ok;
-        m_status = ok ? tr("Ready · %1").arg(QDir(m_settings.effectiveModelDir()).dirName()) : msg;
+        m_status = !ok ? msg
+                   : m_settings.backend == "remote" ? tr("Ready · %1").arg(msg)
+                                                    : tr("Ready · %1").arg(QDir(m_settings.effectiveModelDir()).dirName());
         emit modelStatusChanged();
         if (!ok) emit errorOccurred(tr("The model could not be loaded: %1").arg(msg));
     });
@@ -39,6 +50,13 @@ EngineBackend::~EngineBackend() {
 
 void EngineBackend::loadModel() {
     m_ready  = false;
+    if (m_settings.backend == "remote") {
+        m_status = tr("Connecting to %1…").arg(m_settings.remoteUrl);
+        emit modelStatusChanged();
+        QMetaObject::invokeMethod(m_worker, "connectRemote", Qt::QueuedConnection, Q_ARG(QString, m_settings.remoteUrl),
+                                  Q_ARG(QString, m_settings.remoteApiKey), Q_ARG(QString, m_settings.remoteModel));
+        return;
+    }
     m_status = tr("Loading the model…");
     emit modelStatusChanged();
     QMetaObject::invokeMethod(m_worker, "loadModel", Qt::QueuedConnection, Q_ARG(QString, m_settings.effectiveModelDir()),
@@ -267,7 +285,9 @@ QString EngineBackend::validateModelFolder(const QString& dirIn) const {
 
 QVariantMap EngineBackend::settings() const {
     const app::AppSettings& s = m_settings;
-    return {{"modelDir", s.modelDir},         {"weights", s.weights},           {"temperature", s.temperature},
+    return {{"backend", s.backend},           {"remoteUrl", s.remoteUrl},       {"remoteApiKey", s.remoteApiKey},
+            {"remoteModel", s.remoteModel},
+            {"modelDir", s.modelDir},         {"weights", s.weights},           {"temperature", s.temperature},
             {"topP", s.topP},                 {"topK", s.topK},                 {"repetitionPenalty", s.repetitionPenalty},
             {"maxNewTokens", s.maxNewTokens}, {"seed", s.seed},                 {"thinkingBudget", s.thinkingBudget},
             {"enableThinking", s.enableThinking}, {"maxImagePixels", s.maxImagePixels}, {"threads", s.threads},
@@ -276,8 +296,11 @@ QVariantMap EngineBackend::settings() const {
 
 void EngineBackend::applySettings(const QVariantMap& v) {
     app::AppSettings& s     = m_settings;
-    const QString     dir   = s.modelDir, weights = s.weights;
-    const int         threads = s.threads;
+    const AppSettingsSnapshot before{s.modelDir, s.weights, s.backend, s.remoteUrl, s.remoteApiKey, s.remoteModel, s.threads};
+    s.backend           = v.value("backend", s.backend).toString();
+    s.remoteUrl         = v.value("remoteUrl", s.remoteUrl).toString();
+    s.remoteApiKey      = v.value("remoteApiKey", s.remoteApiKey).toString();
+    s.remoteModel       = v.value("remoteModel", s.remoteModel).toString();
     s.modelDir          = v.value("modelDir", s.modelDir).toString();
     s.weights           = v.value("weights", s.weights).toString();
     s.temperature       = v.value("temperature", s.temperature).toDouble();
@@ -294,7 +317,8 @@ void EngineBackend::applySettings(const QVariantMap& v) {
     s.pdfDpi            = v.value("pdfDpi", s.pdfDpi).toDouble();
     s.maxPdfPages       = v.value("maxPdfPages", s.maxPdfPages).toInt();
     s.save();
-    if (s.modelDir != dir || s.weights != weights || s.threads != threads) loadModel();
+    const AppSettingsSnapshot after{s.modelDir, s.weights, s.backend, s.remoteUrl, s.remoteApiKey, s.remoteModel, s.threads};
+    if (!(before == after)) loadModel();
 }
 
 bool EngineBackend::officeConversionAvailable() const { return media::find_soffice().has_value(); }

@@ -2,9 +2,10 @@
 # glmv-server end to end: a small random-weight GLM-4.1V checkpoint with the real tokenizer, a real OpenAI client
 # (node + the openai package), and raw HTTP for malformed input, oversized bodies, bad media, wrong keys,
 # a client that disconnects mid-stream and concurrency.
-# usage: test_server.sh GLMV_BENCH GLMV_SERVER SHARED_DIR
+# Also the remote backend of glmv-cli: its answer through the server equals the embedded engine's.
+# usage: test_server.sh GLMV_BENCH GLMV_SERVER SHARED_DIR GLMV_CLI
 set -euo pipefail
-BENCH=$1 SERVER=$2 SHARED=$3
+BENCH=$1 SERVER=$2 SHARED=$3 CLI=$4
 HERE=$(cd "$(dirname "$0")" && pwd)
 TMP=$(mktemp -d)
 PID=
@@ -47,6 +48,11 @@ expect 413 'too large' "${AUTH[@]}" "$URL" --data-binary @"$TMP/big.json"
 # A client that disconnects mid-stream: the server cancels its job and keeps serving.
 curl -sN --max-time 1 "${AUTH[@]}" "$URL" -d '{"stream":true,"max_tokens":100000,"messages":[{"role":"user","content":"go on forever"}]}' >/dev/null || true
 expect 200 'chat.completion' "${AUTH[@]}" --max-time 30 "$URL" -d '{"max_tokens":2,"messages":[{"role":"user","content":"still there?"}]}'
+# glmv-cli's remote backend against this server gives what the embedded engine gives (greedy).
+IMG="$SHARED/fixtures/glm4v-tiny/images/small.png"
+remote=$("$CLI" chat --remote-url "http://127.0.0.1:$PORT/v1" --api-key sekret --image "$IMG" --greedy --max-new-tokens 10 --json "Describe it." | tail -1)
+local_=$("$CLI" chat --model "$TMP/model" --image "$IMG" --greedy --max-new-tokens 10 --json "Describe it." 2>/dev/null | tail -1)
+node -e 'const [a, b] = process.argv.slice(1).map(JSON.parse); if (a.answer !== b.answer || a.completion_tokens !== 10) { console.error("remote", a, "local", b); process.exit(1); }' "$remote" "$local_"
 node "$HERE/client_test.mjs" $PORT sekret "$SHARED/fixtures/glm4v-tiny/images/small.png"
 kill -0 $PID # never crashed
 echo "server: ok"

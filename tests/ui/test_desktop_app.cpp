@@ -10,6 +10,7 @@
 #include <QSettings>
 #include <QTest>
 #include <fstream>
+#include <unistd.h>
 #include <nlohmann/json.hpp>
 
 #include "composer.h"
@@ -97,6 +98,39 @@ TEST(DesktopApp, AskAboutAnImageStreamPersistRestartAndStop) {
         ASSERT_EQ(msgs.size(), 4);
         EXPECT_EQ(msgs[3].state, "interrupted");
     }
+}
+
+TEST(DesktopApp, RemoteBackendTalksToAnOpenAICompatibleServer) {
+    test::TempDir dir("glmv-remote");
+    const std::string model = make_small_model(dir);
+    const int         port  = 21000 + int(::getpid() % 20000);
+    const std::string cmd   = std::string(GLMV_SERVER) + " --model " + model + " --port " + std::to_string(port) +
+                            " --api-key k > " + dir.file("server.log") + " 2>&1 & echo $! > " + dir.file("pid");
+    ASSERT_EQ(std::system(cmd.c_str()), 0);
+    QSettings().setValue("backend/kind", "remote");
+    QSettings().setValue("backend/remoteUrl", QString("http://127.0.0.1:%1/v1").arg(port));
+    QSettings().setValue("backend/remoteApiKey", "k");
+    QSettings().setValue("sampling/maxNewTokens", 12);
+    {
+        desktop::EngineBackend backend(QString::fromStdString(dir.file("data")));
+        // The server needs a moment to load; the backend retries when settings are re-applied.
+        for (int i = 0; i < 50 && !backend.modelReady(); ++i) {
+            QTest::qWait(200);
+            if (!backend.modelReady() && i % 5 == 4) backend.loadModel();
+        }
+        ASSERT_TRUE(waitFor([&] { return backend.modelReady(); }, 10000)) << backend.modelStatus().toStdString();
+        EXPECT_TRUE(backend.modelStatus().contains("127.0.0.1")) << backend.modelStatus().toStdString();
+        ui::MainWindow w(&backend);
+        w.submitPrompt("What is this?", {QString::fromStdString(test::tiny_dir() + "/images/small.png")});
+        ASSERT_TRUE(waitFor([&] { return backend.busy(); }, 5000));
+        ASSERT_TRUE(waitFor([&] { return !backend.busy(); }, 60000));
+        auto msgs = backend.store().messages(w.currentConversation());
+        ASSERT_EQ(msgs.size(), 2);
+        EXPECT_EQ(msgs[1].state, "complete");
+        EXPECT_FALSE(msgs[1].text.isEmpty());
+    }
+    std::system(("kill $(cat " + dir.file("pid") + ")").c_str());
+    QSettings().setValue("backend/kind", "embedded");
 }
 
 int main(int argc, char** argv) {

@@ -39,6 +39,25 @@ SettingsDialog::SettingsDialog(ChatBackend* backend, QWidget* parent)
     });
     connect(m_modelDir, &QLineEdit::textChanged, this, &SettingsDialog::validateModel);
 
+    auto* backendKind = new QComboBox(this);
+    backendKind->setObjectName("backendKind");
+    backendKind->addItem(tr("Embedded engine (this computer)"), "embedded");
+    backendKind->addItem(tr("Remote server (OpenAI-compatible: vLLM, SGLang, glmv-server)"), "remote");
+    backendKind->setCurrentIndex(m_initial.value("backend", "embedded").toString() == "remote" ? 1 : 0);
+    m_fields["backend"] = backendKind;
+    form->addRow(tr("Backend"), backendKind);
+    auto text = [&](const char* key, const QString& label, const QString& placeholder, bool secret = false) {
+        auto* e = new QLineEdit(m_initial.value(key).toString(), this);
+        e->setObjectName(key);
+        e->setPlaceholderText(placeholder);
+        if (secret) e->setEchoMode(QLineEdit::Password);
+        m_fields[key] = e;
+        form->addRow(label, e);
+    };
+    text("remoteUrl", tr("Server URL"), "http://localhost:8000/v1");
+    text("remoteApiKey", tr("API key"), tr("optional"), true);
+    text("remoteModel", tr("Model name"), tr("first model the server lists"));
+
     auto* weights = new QComboBox(this);
     weights->addItems({"bf16", "q8", "q4"});
     weights->setCurrentText(m_initial.value("weights", "bf16").toString());
@@ -99,7 +118,9 @@ QVariantMap SettingsDialog::values() const {
     for (auto it = m_fields.begin(); it != m_fields.end(); ++it) {
         if (auto* d = qobject_cast<QDoubleSpinBox*>(it.value())) v[it.key()] = d->value();
         else if (auto* s = qobject_cast<QSpinBox*>(it.value())) v[it.key()] = s->value();
-        else if (auto* c = qobject_cast<QComboBox*>(it.value())) v[it.key()] = c->currentText();
+        else if (auto* c = qobject_cast<QComboBox*>(it.value()))
+            v[it.key()] = c->currentData().isValid() ? c->currentData().toString() : c->currentText();
+        else if (auto* e = qobject_cast<QLineEdit*>(it.value())) v[it.key()] = e->text();
         else if (auto* b = qobject_cast<QCheckBox*>(it.value())) v[it.key()] = b->isChecked();
     }
     return v;

@@ -13,12 +13,16 @@ InferenceWorker::~InferenceWorker() = default;
 
 void InferenceWorker::stop() {
     m_stopRequested = true;
+    std::lock_guard<std::mutex> lock(m_engineMutex);
     if (m_engine) m_engine->cancel();
 }
 
 void InferenceWorker::loadModel(const QString& dir, const QString& weights, int threads) {
     m_ready = false;
-    m_engine.reset();
+    {
+        std::lock_guard<std::mutex> lock(m_engineMutex);
+        m_engine.reset();
+    }
     LoadParams lp;
     lp.weights   = weights == "q8" ? WeightFormat::q8 : weights == "q4" ? WeightFormat::q4 : WeightFormat::bf16;
     lp.n_threads = threads;
@@ -27,9 +31,32 @@ void InferenceWorker::loadModel(const QString& dir, const QString& weights, int 
         emit modelLoaded(false, QString::fromStdString(e.status().message()));
         return;
     }
-    m_engine = std::move(e.value());
-    m_ready  = true;
+    {
+        std::lock_guard<std::mutex> lock(m_engineMutex);
+        m_engine = std::move(e.value());
+    }
+    m_ready = true;
     emit modelLoaded(true, QString("Model loaded from %1").arg(dir));
+}
+
+void InferenceWorker::connectRemote(const QString& url, const QString& apiKey, const QString& model) {
+    m_ready = false;
+    {
+        std::lock_guard<std::mutex> lock(m_engineMutex);
+        m_engine.reset();
+    }
+    auto c = pipeline::RemoteChatClient::connect({url.toStdString(), apiKey.toStdString(), model.toStdString()});
+    if (!c) {
+        emit modelLoaded(false, QString::fromStdString(c.status().message()));
+        return;
+    }
+    const QString name = QString::fromStdString(c.value()->description());
+    {
+        std::lock_guard<std::mutex> lock(m_engineMutex);
+        m_engine = std::move(c.value());
+    }
+    m_ready = true;
+    emit modelLoaded(true, QString("Connected to %1").arg(name));
 }
 
 void InferenceWorker::generate(const GenerationRequest& req) {

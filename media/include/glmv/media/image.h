@@ -70,4 +70,7 @@ void apply_orientation(Image& img, int orientation);
 // Reads a whole file into memory, refusing files larger than max_bytes (shared by the loaders).
 Result<std::vector<uint8_t>> read_file_bytes(const std::string& path, uint64_t max_bytes);
 
+// Encodes RGB8 as PNG (for sending rendered pages to a remote server).
+Result<std::vector<uint8_t>> encode_png(const Image& img);
+
 } // namespace glmv::media

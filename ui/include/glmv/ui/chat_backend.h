@@ -68,7 +68,7 @@ class ChatBackend : public QObject {
     virtual QString modelStatus() const                          = 0;
     virtual bool    modelReady() const                           = 0;
     virtual QString validateModelFolder(const QString& dir) const = 0; // empty = fine; else what is missing
-    // Settings as key → value (keys: modelDir, weights, temperature, topP, topK, repetitionPenalty, maxNewTokens,
+    // Settings as key → value (keys: backend (embedded|remote), remoteUrl, remoteApiKey, remoteModel, modelDir, weights, temperature, topP, topK, repetitionPenalty, maxNewTokens,
     // seed, thinkingBudget, enableThinking, maxImagePixels, threads, maxImagesPerTurn, pdfDpi, maxPdfPages).
     virtual QVariantMap settings() const                         = 0;
     virtual void        applySettings(const QVariantMap& values) = 0; // persists; reloads the model if it changed

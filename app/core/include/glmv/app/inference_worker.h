@@ -7,10 +7,12 @@
 #include <QObject>
 #include <QString>
 #include <atomic>
+#include <mutex>
 #include <memory>
 #include <vector>
 
 #include "glmv/pipeline/chat_engine.h"
+#include "glmv/pipeline/remote_client.h"
 
 namespace glmv::app {
 
@@ -42,6 +44,8 @@ class InferenceWorker : public QObject {
 
   public slots:
     void loadModel(const QString& dir, const QString& weights, int threads);
+    // A remote OpenAI-compatible server (vLLM, SGLang, glmv-server) instead of the embedded engine.
+    void connectRemote(const QString& url, const QString& apiKey, const QString& model);
     void generate(const glmv::app::GenerationRequest& request);
 
   signals:
@@ -51,7 +55,8 @@ class InferenceWorker : public QObject {
     void finished(const glmv::app::GenerationOutcome& outcome);
 
   private:
-    std::unique_ptr<pipeline::ChatEngine> m_engine;
+    std::unique_ptr<pipeline::ChatRunner> m_engine;
+    std::mutex                            m_engineMutex; // guards m_engine against stop() from other threads
     std::atomic<bool>                     m_ready{false};
     std::atomic<bool>                     m_stopRequested{false};
 };

@@ -25,6 +25,7 @@
 #include "glmv/inference/engine.h"
 #include "glmv/inference/stream_parser.h"
 #include "glmv/inference/tokenizer.h"
+#include "glmv/pipeline/chat_runner.h"
 
 namespace glmv::pipeline {
 
@@ -81,10 +82,10 @@ struct PreparedPrompt {
     std::vector<std::vector<double>>  video_timestamps;  // seconds per sampled frame
 };
 
-class ChatEngine {
+class ChatEngine : public ChatRunner {
   public:
     static Result<std::unique_ptr<ChatEngine>> open(const std::string& model_dir, const LoadParams& params = {});
-    ~ChatEngine();
+    ~ChatEngine() override;
 
     // Decodes the conversation's media and builds the model inputs (no generation).
     Result<PreparedPrompt> prepare(const std::vector<Turn>& conversation, const ChatSettings& settings);
@@ -92,9 +93,10 @@ class ChatEngine {
     // Generates the assistant's reply to `conversation` (which ends with a user turn). `on_segment` receives
     // thinking/answer text as it is generated (complete UTF-8 only).
     Result<TurnResult> run(const std::vector<Turn>& conversation, const ChatSettings& settings,
-                           const std::function<void(const StreamSegment&)>& on_segment);
+                           const std::function<void(const StreamSegment&)>& on_segment) override;
 
-    void cancel();
+    void        cancel() override;
+    std::string description() const override { return model_dir(); }
 
     const ModelConfig& config() const;
     const Tokenizer&   tokenizer() const;
