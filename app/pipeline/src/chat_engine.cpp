@@ -5,6 +5,7 @@
 #include <map>
 #include <mutex>
 
+#include "documents.h"
 #include "glmv/inference/preprocess.h"
 #include "glmv/media/image.h"
 #include "glmv/media/office.h"
@@ -120,30 +121,7 @@ struct Preparer {
             return out;
         }
         case Attachment::Kind::pdf: {
-            std::string     pdf_path = a.path;
-            fs::path        tmp;
-            if (media::is_office_document(a.path)) {
-                tmp = fs::temp_directory_path() / ("glmv-office-" + std::to_string(reinterpret_cast<uintptr_t>(this)) +
-                                                   "-" + std::to_string(std::hash<std::string>{}(a.path)));
-                std::error_code ec;
-                fs::create_directories(tmp, ec);
-                auto converted = media::convert_office_to_pdf(a.path, tmp.string());
-                if (!converted) {
-                    fs::remove_all(tmp, ec);
-                    return converted.status();
-                }
-                pdf_path = *converted;
-            }
-            media::PdfRenderParams p;
-            p.dpi          = s.pdf_dpi;
-            p.max_pixels   = image_cfg.max_pixels;
-            p.first_page   = a.first_page;
-            p.last_page    = a.last_page;
-            p.max_pages    = s.max_pdf_pages;
-            p.extract_text = false;
-            auto doc       = media::load_pdf(pdf_path, p);
-            std::error_code ec;
-            if (!tmp.empty()) fs::remove_all(tmp, ec);
+            auto doc = render_document(a, s, image_cfg.max_pixels);
             if (!doc) return doc.status();
             for (const media::PdfPage& page : doc->pages) {
                 auto pv = preprocess_image({page.image.rgb.data(), page.image.width, page.image.height}, image_cfg);

@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
+#include "documents.h"
 #include "glmv/media/image.h"
 #include "glmv/media/office.h"
 #include "glmv/media/pdf.h"
@@ -130,25 +131,7 @@ Result<TurnResult> RemoteChatClient::run(const std::vector<Turn>& conversation, 
             } else if (a.kind == Attachment::Kind::video) {
                 parts.push_back({{"type", "video_url"}, {"video_url", {{"url", "file://" + fs::absolute(a.path).string()}}}});
             } else { // a document: pages rendered here, sent as images (as the official demo does)
-                std::string pdf = a.path;
-                fs::path    tmp;
-                if (media::is_office_document(a.path)) {
-                    tmp = fs::temp_directory_path() / ("glmv-remote-office-" + std::to_string(std::hash<std::string>{}(a.path)));
-                    std::error_code ec;
-                    fs::create_directories(tmp, ec);
-                    auto converted = media::convert_office_to_pdf(a.path, tmp.string());
-                    if (!converted) return converted.status();
-                    pdf = *converted;
-                }
-                media::PdfRenderParams p;
-                p.dpi          = s.pdf_dpi;
-                p.first_page   = a.first_page;
-                p.last_page    = a.last_page;
-                p.max_pages    = s.max_pdf_pages;
-                p.extract_text = false;
-                auto doc       = media::load_pdf(pdf, p);
-                std::error_code ec;
-                if (!tmp.empty()) fs::remove_all(tmp, ec);
+                auto doc = render_document(a, s, 9633792); // the real model's image pixel budget
                 if (!doc) return doc.status();
                 for (const media::PdfPage& page : doc->pages) {
                     auto png = media::encode_png(page.image);
