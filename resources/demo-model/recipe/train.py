@@ -1,0 +1,345 @@
+#!/usr/bin/env python3
+"""Trains the GLM-V demo model (transformers' Glm4vForConditionalGeneration, toy size) on synthetic data.
+
+    python3 train.py --tokenizer-dir DIR --out MODEL_DIR [--steps 3000] [--batch 64] [--seed 1234]
+                     [--workers 15] [--eval-dir EVAL_DIR] [--time-limit 540]
+
+DIR holds tokenizer.json + tokenizer_config.json from train_tokenizer.py. Samples are generated on the fly by
+DataLoader workers: sample i comes from np.random.default_rng([seed, i]) (synth.training_sample), is
+preprocessed by the real Glm4vProcessor (chat template, image/video placeholder expansion, image and video
+processors with this model's pixel budget), and only the assistant part (`<think>…</think><answer>…</answer>`)
+is in the loss. Writes a complete model folder (bf16 safetensors, configs, tokenizer, chat template).
+"""
+import argparse
+import json
+import math
+import os
+import shutil
+import sys
+import time
+
+import numpy as np
+import torch
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+import hf_common  # noqa: E402
+import synth  # noqa: E402
+
+# ---- model size -------------------------------------------------------------------------------------------
+TEXT = dict(hidden_size=384, intermediate_size=1024, num_hidden_layers=6, num_attention_heads=6,
+            num_key_value_heads=2, max_position_embeddings=8192, mrope_section=[4, 6, 6])
+VISION = dict(hidden_size=256, depth=4, num_heads=4, intermediate_size=768)
+# ---- preprocessing: patch 14, merge 2, temporal 2, CLIP mean/std; small pixel budgets ---------------------
+IMAGE_MAX_PIXELS = 401408      # t(2)*h*w <= this: at most 200704 pixels = 1024 patches = 256 tokens per image
+VIDEO_MAX_PIXELS = 1605632     # frames*h*w <= this: 8 sampled frames up to 448x448 stay unresized
+MIN_PIXELS = 12544
+MEAN = [0.48145466, 0.4578275, 0.40821073]
+STD = [0.26862954, 0.26130258, 0.27577711]
+
+
+def write_static_files(out, tok_dir):
+    os.makedirs(out, exist_ok=True)
+    for f in ("tokenizer.json", "tokenizer_config.json"):
+        shutil.copy(os.path.join(tok_dir, f), os.path.join(out, f))
+    shutil.copy(os.path.join(HERE, "chat_template.jinja"), os.path.join(out, "chat_template.jinja"))
+    pre = {"size": {"shortest_edge": MIN_PIXELS, "longest_edge": IMAGE_MAX_PIXELS}, "do_rescale": True,
+           "patch_size": 14, "temporal_patch_size": 2, "merge_size": 2, "image_mean": MEAN, "image_std": STD,
+           "image_processor_type": "Glm4vImageProcessor", "processor_class": "Glm4vProcessor"}
+    vpre = {"size": {"shortest_edge": MIN_PIXELS, "longest_edge": VIDEO_MAX_PIXELS}, "do_rescale": True,
+            "patch_size": 14, "temporal_patch_size": 2, "merge_size": 2, "fps": 2, "max_duration": 300,
+            "image_mean": MEAN, "image_std": STD, "video_processor_type": "Glm4vVideoProcessor",
+            "processor_class": "Glm4vProcessor"}
+    with open(os.path.join(out, "preprocessor_config.json"), "w") as f:
+        json.dump(pre, f, indent=2)
+    with open(os.path.join(out, "video_preprocessor_config.json"), "w") as f:
+        json.dump(vpre, f, indent=2)
+
+
+def make_config(sid):
+    from transformers import Glm4vConfig
+    n_tok = max(sid.values()) + 1
+    vocab = (n_tok + 63) // 64 * 64
+    eos = [sid["<|endoftext|>"], sid["<|user|>"], sid["<|observation|>"], sid["</answer>"]]
+    text_cfg = dict(vocab_size=vocab, hidden_size=TEXT["hidden_size"], intermediate_size=TEXT["intermediate_size"],
+                    num_hidden_layers=TEXT["num_hidden_layers"], num_attention_heads=TEXT["num_attention_heads"],
+                    num_key_value_heads=TEXT["num_key_value_heads"], hidden_act="silu",
+                    max_position_embeddings=TEXT["max_position_embeddings"], rms_norm_eps=1e-5,
+                    initializer_range=0.02, eos_token_id=eos, pad_token_id=sid["<|endoftext|>"],
+                    rope_parameters={"rope_type": "default", "rope_theta": 10000.0, "partial_rotary_factor": 0.5,
+                                     "mrope_section": TEXT["mrope_section"]})
+    vision_cfg = dict(hidden_size=VISION["hidden_size"], depth=VISION["depth"], num_heads=VISION["num_heads"],
+                      intermediate_size=VISION["intermediate_size"], out_hidden_size=TEXT["hidden_size"],
+                      patch_size=14, temporal_patch_size=2, spatial_merge_size=2, image_size=336, rms_norm_eps=1e-5,
+                      hidden_act="silu", in_channels=3, attention_bias=False,
+                      rope_parameters={"rope_type": "axial", "rope_theta": 10000.0})
+    cfg = Glm4vConfig(text_config=text_cfg, vision_config=vision_cfg, image_token_id=sid["<|image|>"],
+                      video_token_id=sid["<|video|>"], image_start_token_id=sid["<|begin_of_image|>"],
+                      image_end_token_id=sid["<|end_of_image|>"], video_start_token_id=sid["<|begin_of_video|>"],
+                      video_end_token_id=sid["<|end_of_video|>"], tie_word_embeddings=False)
+    return cfg, eos
+
+
+class SynthData(torch.utils.data.Dataset):
+    def __init__(self, model_dir, seed, n, batch, cfg=None):
+        self.model_dir, self.seed, self.n, self.batch, self.cfg = model_dir, seed, n, batch, cfg
+        self.proc = None
+        self.rope = None
+        self.easy_batches = 0
+
+    def __len__(self):
+        return self.n
+
+    def __getitem__(self, i):
+        if self.proc is None:
+            torch.set_num_threads(1)
+            self.proc = hf_common.load_processor(self.model_dir)
+            self.assistant_id = self.proc.tokenizer.convert_tokens_to_ids("<|assistant|>")
+        rng = np.random.default_rng([self.seed, i])
+        b = i // self.batch
+        s = synth.training_sample(rng, video=synth.is_video_batch(self.seed, b), easy=b < self.easy_batches)
+        ex = hf_common.encode_training(self.proc, s, rng, self.assistant_id)
+        if self.cfg is not None:  # 3D RoPE positions on the CPU here, with transformers' own get_rope_index
+            if self.rope is None:
+                self.rope = RopeIndex(self.cfg)
+            pos = self.rope(ex)
+            if pos is not None:
+                ex["position_ids"] = pos
+        return ex
+
+
+class RopeIndex:
+    """Calls Glm4vModel.get_rope_index on a stand-in object that only carries the config."""
+
+    def __init__(self, cfg):
+        from transformers.models.glm4v import modeling_glm4v
+        cls = modeling_glm4v.Glm4vModel
+        self.fn = cls.get_rope_index
+
+        class Holder:  # resolves the model's helper methods (e.g. get_vision_position_ids) on itself
+            def __getattr__(self, name):
+                return getattr(cls, name).__get__(self)
+
+        self.holder = Holder()
+        self.holder.config = cfg
+        self.holder.rope_deltas = None
+        self.ok = True
+
+    def __call__(self, ex):
+        if not self.ok:
+            return None
+        ids = ex["input_ids"][None]
+        mm = ex["mm_token_type_ids"][None]
+        kw = {"image_grid_thw": ex.get("image_grid_thw"), "video_grid_thw": ex.get("video_grid_thw"),
+              "attention_mask": torch.ones_like(ids)}
+        try:
+            pos, _ = self.fn(self.holder, ids, mm, **kw)
+        except Exception as e:
+            print("RopeIndex disabled:", repr(e)[:300], flush=True)
+            self.ok = False
+            return None
+        return pos[:, 0, :]
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--tokenizer-dir", required=True)
+    ap.add_argument("--out", required=True)
+    ap.add_argument("--steps", type=int, default=3000)
+    ap.add_argument("--batch", type=int, default=64)
+    ap.add_argument("--lr", type=float, default=1e-3)
+    ap.add_argument("--warmup", type=int, default=100)
+    ap.add_argument("--seed", type=int, default=1234)
+    ap.add_argument("--workers", type=int, default=15)
+    ap.add_argument("--time-limit", type=float, default=1e9, help="stop the training loop after this many seconds")
+    ap.add_argument("--eval-dir")
+    ap.add_argument("--eval-out")
+    ap.add_argument("--log-every", type=int, default=50)
+    ap.add_argument("--cpu-rope", type=int, default=1, help="compute 3D positions in the data workers")
+    ap.add_argument("--easy-steps", type=int, default=400, help="curriculum: color/shape/count (+video) only")
+    ap.add_argument("--hold", type=float, default=0.6, help="fraction of the run at peak lr before the cosine")
+    ap.add_argument("--export-dir", help="also write model.safetensors in 14 MiB parts + configs here")
+    a = ap.parse_args()
+    t_start = time.time()
+    torch.manual_seed(a.seed)
+    np.random.seed(a.seed)
+    write_static_files(a.out, a.tokenizer_dir)
+    sid = hf_common.special_ids(a.out)
+    cfg, eos = make_config(sid)
+    from transformers import Glm4vForConditionalGeneration
+    try:
+        model = Glm4vForConditionalGeneration._from_config(cfg, attn_implementation="sdpa")
+    except Exception as e:
+        print("sdpa config failed:", repr(e))
+        model = Glm4vForConditionalGeneration(cfg)
+    with torch.no_grad():  # zero-init the vision blocks' residual branches: the tower starts near-linear
+        for blk in model.model.visual.blocks:
+            for lin in (blk.attn.proj, blk.mlp.down_proj):
+                lin.weight.zero_()
+                if getattr(lin, "bias", None) is not None:
+                    lin.bias.zero_()
+    model = model.cuda().train()
+    nparam = sum(p.numel() for p in model.parameters())
+    nvis = sum(p.numel() for n, p in model.named_parameters() if ".visual." in n or n.startswith("visual"))
+    print(f"params {nparam / 1e6:.2f} M (vision {nvis / 1e6:.2f} M); vocab {cfg.text_config.vocab_size}; "
+          f"special {json.dumps(sid)}", flush=True)
+
+    # check: the written-out template equals the processor's
+    proc = hf_common.load_processor(a.out)
+    print("processor load fallbacks:", proc._load_errors)
+    rng0 = np.random.default_rng([a.seed, 10 ** 9])
+    for fn in (synth.task_color, synth.task_video, synth.task_chat):
+        s = fn(rng0)
+        for gen in (False, True):
+            m = hf_common.build_messages(s, None, with_answer=not gen)
+            try:
+                t1 = proc.apply_chat_template(m, tokenize=False, add_generation_prompt=gen)
+            except Exception as e:
+                t1 = "apply_chat_template failed: " + repr(e)
+            t2 = hf_common.render_prompt(m, gen)
+            if t1 != t2:
+                print("TEMPLATE MISMATCH\n", repr(t1), "\n", repr(t2))
+    s = synth.task_video(np.random.default_rng([a.seed, 10 ** 9 + 1]))
+    ex = hf_common.encode_training(proc, s, np.random.default_rng(0), proc.tokenizer.convert_tokens_to_ids("<|assistant|>"))
+    print("example video sample:", len(ex["input_ids"]), "tokens; grid", ex.get("video_grid_thw"),
+          "\n  decoded:", proc.tokenizer.decode(ex["input_ids"][:12]), "...",
+          proc.tokenizer.decode([t for t in ex["input_ids"].tolist() if t != sid["<|image|>"]])[-160:],
+          "\n  target:", proc.tokenizer.decode(ex["labels"][ex["labels"] >= 0]), flush=True)
+
+    ds = SynthData(a.out, a.seed, a.steps * a.batch, a.batch, cfg if a.cpu_rope else None)
+    ds.easy_batches = a.easy_steps
+    pad_id = sid["<|endoftext|>"]
+    loader = torch.utils.data.DataLoader(ds, batch_size=a.batch, shuffle=False, num_workers=a.workers,
+                                         collate_fn=lambda b: hf_common.collate(b, pad_id), prefetch_factor=8,
+                                         persistent_workers=False, pin_memory=True, drop_last=True)
+    decay = [p for n, p in model.named_parameters() if p.ndim >= 2]
+    no_decay = [p for n, p in model.named_parameters() if p.ndim < 2]
+    opt = torch.optim.AdamW([{"params": decay, "weight_decay": 0.05}, {"params": no_decay, "weight_decay": 0.0}],
+                            lr=a.lr, betas=(0.9, 0.98), eps=1e-8, fused=True)
+
+    def lr_at(step, elapsed=0.0):
+        if step < a.warmup:
+            return a.lr * (step + 1) / a.warmup
+        f = step / max(1, a.steps)
+        if a.time_limit < 1e8:  # wall-clock budget: the schedule follows whichever runs out first
+            f = max(f, elapsed / a.time_limit)
+        if f < a.hold:
+            return a.lr
+        f = (f - a.hold) / (1 - a.hold)
+        return a.lr * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * min(1.0, f))))
+
+    t_loop = time.time()
+    wait = 0.0
+    tok_count = 0
+    loss_acc, loss_n = 0.0, 0
+    cat_loss = {}
+    step = 0
+    it = iter(loader)
+    rope_checked, use_pos = False, True
+    skipped = 0
+    while step < a.steps:
+        t0 = time.time()
+        try:
+            batch = next(it)
+        except StopIteration:
+            break
+        wait += time.time() - t0
+        if time.time() - t_loop > a.time_limit:
+            print(f"time limit reached at step {step}", flush=True)
+            break
+        for g in opt.param_groups:
+            g["lr"] = lr_at(step, time.time() - t_loop)
+        cats = batch.pop("categories")
+        inp = {k: v.cuda(non_blocking=True) for k, v in batch.items()}
+        if "position_ids" in inp and not rope_checked:
+            rope_checked = True
+            try:
+                with torch.no_grad():
+                    ref, _ = model.model.get_rope_index(inp["input_ids"], inp["mm_token_type_ids"],
+                                                        image_grid_thw=inp.get("image_grid_thw"),
+                                                        video_grid_thw=inp.get("video_grid_thw"),
+                                                        attention_mask=inp["attention_mask"])
+                valid = inp["attention_mask"].bool()[None].expand_as(ref)
+                same = ref.shape == inp["position_ids"].shape and bool((ref[valid] == inp["position_ids"][valid]).all())
+            except Exception as e:
+                print("rope check failed:", repr(e)[:300])
+                same = False
+            print(f"worker-side 3D positions equal model.get_rope_index: {same}", flush=True)
+            if not same:
+                use_pos = False
+        if "position_ids" in inp and not use_pos:
+            inp.pop("position_ids")
+        with torch.autocast("cuda", dtype=torch.bfloat16):
+            out = model(**inp, use_cache=False)
+        loss = out.loss
+        loss.backward()
+        if step in (0, 50, 400):
+            parts = {}
+            for n, p in model.named_parameters():
+                if p.grad is not None:
+                    key = "visual" if ".visual." in n else ("embed/head" if ("embed" in n or "lm_head" in n) else "text")
+                    parts[key] = parts.get(key, 0.0) + float(p.grad.float().norm()) ** 2
+            print(f"step {step} grad norms: " + ", ".join(f"{k} {v ** 0.5:.3g}" for k, v in parts.items()), flush=True)
+        gn = torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        if torch.isfinite(loss) and torch.isfinite(gn):
+            opt.step()
+        else:  # never let one bad batch poison the weights
+            skipped += 1
+            print(f"step {step}: non-finite loss/grad ({float(loss)}, {float(gn)}), categories "
+                  f"{sorted(set(cats))}; update skipped", flush=True)
+            if skipped > 50:
+                raise SystemExit("too many non-finite steps")
+        opt.zero_grad(set_to_none=True)
+        tok_count += int(inp["attention_mask"].sum())
+        if torch.isfinite(loss):
+            loss_acc += float(loss.detach())
+            loss_n += 1
+        step += 1
+        if step % a.log_every == 0 or step == 1:
+            el = time.time() - t_loop
+            print(f"step {step:5d} loss {loss_acc / max(1, loss_n):.4f} lr {lr_at(step, el):.2e} gnorm {float(gn):.2f} "
+                  f"| {el:.0f}s, {step / el:.2f} it/s, {tok_count / el:.0f} tok/s, data wait {wait:.0f}s", flush=True)
+            loss_acc, loss_n = 0.0, 0
+    print(f"skipped updates: {skipped}")
+    print(f"trained {step} steps in {time.time() - t_loop:.0f}s ({step * a.batch} samples)", flush=True)
+    del it, loader
+
+    model.generation_config.eos_token_id = eos
+    model.generation_config.pad_token_id = pad_id
+    model.generation_config.do_sample = False
+    model = model.to(torch.bfloat16)
+    model.save_pretrained(a.out, safe_serialization=True)
+    from safetensors import safe_open
+    with safe_open(os.path.join(a.out, "model.safetensors"), "pt") as f:
+        keys = list(f.keys())
+    print(f"saved {len(keys)} tensors, {os.path.getsize(os.path.join(a.out, 'model.safetensors')) / 1e6:.2f} MB; "
+          f"e.g. {keys[:3]} ... lm_head present: {'lm_head.weight' in keys}", flush=True)
+    if a.export_dir:
+        os.makedirs(a.export_dir, exist_ok=True)
+        for f in ("config.json", "generation_config.json"):
+            shutil.copy(os.path.join(a.out, f), os.path.join(a.export_dir, f))
+        with open(os.path.join(a.out, "model.safetensors"), "rb") as f:
+            k = 0
+            while True:
+                chunk = f.read(14 << 20)
+                if not chunk:
+                    break
+                with open(os.path.join(a.export_dir, f"model.safetensors.part{k}"), "wb") as g:
+                    g.write(chunk)
+                k += 1
+        print(f"exported {k} parts to {a.export_dir}", flush=True)
+    if a.eval_dir:
+        import eval_hf
+        m2 = Glm4vForConditionalGeneration.from_pretrained(a.out, dtype=torch.float32).cuda()
+        p2 = hf_common.load_processor(a.out, padding_side="left")
+        r = eval_hf.evaluate(m2, p2, a.eval_dir, batch=32, check_unbatched=1)
+        r["train"] = dict(steps=step, batch=a.batch, seed=a.seed, lr=a.lr, params=nparam,
+                          seconds=time.time() - t_start)
+        if a.eval_out:
+            with open(a.eval_out, "w", encoding="utf-8") as f:
+                json.dump(r, f, ensure_ascii=False, indent=1)
+    print(f"total {time.time() - t_start:.0f}s", flush=True)
+
+
+if __name__ == "__main__":
+    main()
