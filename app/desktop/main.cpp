@@ -7,6 +7,7 @@
 // the UI under Xvfb).
 #include <QApplication>
 #include <QCommandLineParser>
+#include <QIcon>
 #include <QStandardPaths>
 #include <QTimer>
 
@@ -19,6 +20,8 @@ int main(int argc, char** argv) {
     QApplication::setOrganizationName("GLM-V");
     QApplication::setApplicationName("GLM-V Desktop");
     QApplication::setApplicationVersion(GLMV_VERSION);
+    QApplication::setWindowIcon(QIcon(":/icons/glmv-desktop.svg"));
+    QApplication::setDesktopFileName("glmv-desktop");
     glmv::log_set([](glmv::LogLevel lvl, const char* msg) {
         if (lvl >= glmv::LogLevel::warn) qWarning("%s", msg);
         else qInfo("%s", msg);
