@@ -217,6 +217,7 @@ void EngineBackend::startGeneration(qint64 conversation) {
     s.thinking_budget               = m_settings.thinkingBudget;
     s.enable_thinking               = m_settings.enableThinking;
     s.pdf_dpi                       = m_settings.pdfDpi;
+    s.max_image_pixels              = m_settings.maxImagePixels;
     s.max_pdf_pages                 = m_settings.maxPdfPages;
     req.requestId                   = ++m_requestId;
     m_activeConversation            = conversation;

@@ -1,5 +1,6 @@
 #include "glmv/pipeline/chat_engine.h"
 
+#include <algorithm>
 #include <filesystem>
 #include <list>
 #include <map>
@@ -40,7 +41,8 @@ uint64_t hash_bytes(const std::vector<uint8_t>& v) {
 
 std::string cache_key(const Attachment& a, const ChatSettings& s) {
     std::string key = std::to_string(int(a.kind)) + "|" + std::to_string(a.first_page) + "-" + std::to_string(a.last_page) +
-                      "|" + std::to_string(s.pdf_dpi) + "|" + std::to_string(s.max_pdf_pages) + "|";
+                      "|" + std::to_string(s.pdf_dpi) + "|" + std::to_string(s.max_pdf_pages) + "|" +
+                      std::to_string(s.max_image_pixels) + "|";
     if (!a.bytes.empty()) return key + "mem:" + std::to_string(hash_bytes(a.bytes)) + ":" + std::to_string(a.bytes.size());
     std::error_code ec;
     auto            size  = fs::file_size(a.path, ec);
@@ -109,7 +111,10 @@ struct Preparer {
     }
 
     Result<PreparedMedia> decode(const Attachment& a, const ChatSettings& s) {
-        PreparedMedia out;
+        PreparedMedia        out;
+        // The user's pixel cap (Settings) can only lower the model's own budget.
+        ImageProcessorConfig image_cfg = this->image_cfg;
+        if (s.max_image_pixels > 0) image_cfg.max_pixels = std::max<int64_t>(image_cfg.min_pixels, std::min(image_cfg.max_pixels, s.max_image_pixels));
         const std::string label = a.path.empty() ? std::string("attached image") : a.path;
         switch (a.kind) {
         case Attachment::Kind::image: {

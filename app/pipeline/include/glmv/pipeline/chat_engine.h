@@ -50,6 +50,7 @@ struct ChatSettings {
     int            thinking_budget = -1; // tokens; -1 = unlimited
     bool           enable_thinking = true;
     double         pdf_dpi         = 180;
+    int64_t        max_image_pixels = 0; // 0 = the model's preprocessor_config; else the smaller of the two
     int            max_pdf_pages   = 300;
     std::vector<std::string> stop_strings; // extra stop sequences (OpenAI `stop`)
     // Earlier assistant turns keep only their plain answer (the official demo's history); false renders them
