@@ -13,6 +13,7 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <optional>
 #include <random>
 
 #include "engine_queue.h"
@@ -132,22 +133,53 @@ int main(int argc, char** argv) {
         const bool stream = cr.stream;
         auto       job    = queue.submit(std::move(cr));
         if (!stream) {
-            // cpp-httplib 0.11 cannot tell a non-streamed handler that its client left; such a request runs to its
-            // max_tokens. Streamed requests are cancelled as soon as a write fails.
-            while (true) {
-                auto ev = job->next(1000);
-                if (!ev) continue;
-                if (ev->kind == server::JobEvent::Kind::done) {
-                    res.set_content(server::completion_json(id, model_name, created, ev->result).dump(), "application/json");
-                    return;
-                }
-                if (ev->kind == server::JobEvent::Kind::error) {
-                    server::ApiError e;
-                    e.http_status = 400;
-                    e.message     = ev->text;
-                    return send_error(res, e);
-                }
+            // Wait for the first event: media and prompt errors come before any token and get their HTTP status.
+            std::optional<server::JobEvent> first;
+            while (!(first = job->next(1000))) {
             }
+            if (first->kind == server::JobEvent::Kind::error) {
+                server::ApiError e;
+                e.message = first->text;
+                return send_error(res, e);
+            }
+            if (first->kind == server::JobEvent::Kind::done) {
+                res.set_content(server::completion_json(id, model_name, created, first->result).dump(), "application/json");
+                return;
+            }
+            // Generation is under way. cpp-httplib 0.11 cannot tell a plain handler that its client left, so the
+            // body is sent chunked, with a space (valid leading JSON whitespace) every second until the answer is
+            // ready: when the client is gone that write fails and the request is cancelled.
+            res.set_chunked_content_provider(
+                "application/json",
+                [&queue, job, id, created, model_name](size_t, httplib::DataSink& sink) {
+                    while (true) {
+                        auto ev = job->next(1000);
+                        if (!ev) {
+                            if (!sink.write(" ", 1)) {
+                                queue.cancel(job);
+                                return false;
+                            }
+                            continue;
+                        }
+                        if (ev->kind == server::JobEvent::Kind::done || ev->kind == server::JobEvent::Kind::error) {
+                            std::string body;
+                            if (ev->kind == server::JobEvent::Kind::done)
+                                body = server::completion_json(id, model_name, created, ev->result).dump();
+                            else {
+                                server::ApiError e;
+                                e.message = ev->text;
+                                body      = e.body().dump();
+                            }
+                            sink.write(body.data(), body.size());
+                            sink.done();
+                            return true;
+                        }
+                    }
+                },
+                [&queue, job](bool success) {
+                    if (!success) queue.cancel(job);
+                });
+            return;
         }
         res.set_header("Cache-Control", "no-cache");
         res.set_chunked_content_provider(

@@ -48,6 +48,9 @@ expect 413 'too large' "${AUTH[@]}" "$URL" --data-binary @"$TMP/big.json"
 # A client that disconnects mid-stream: the server cancels its job and keeps serving.
 curl -sN --max-time 1 "${AUTH[@]}" "$URL" -d '{"stream":true,"max_tokens":100000,"messages":[{"role":"user","content":"go on forever"}]}' >/dev/null || true
 expect 200 'chat.completion' "${AUTH[@]}" --max-time 30 "$URL" -d '{"max_tokens":2,"messages":[{"role":"user","content":"still there?"}]}'
+# The same for a non-streamed request.
+curl -s --max-time 1 "${AUTH[@]}" "$URL" -d '{"max_tokens":100000,"messages":[{"role":"user","content":"go on forever"}]}' >/dev/null || true
+expect 200 'chat.completion' "${AUTH[@]}" --max-time 30 "$URL" -d '{"max_tokens":2,"messages":[{"role":"user","content":"and now?"}]}'
 # glmv-cli's remote backend against this server gives what the embedded engine gives (greedy).
 IMG="$SHARED/fixtures/glm4v-tiny/images/small.png"
 remote=$("$CLI" chat --remote-url "http://127.0.0.1:$PORT/v1" --api-key sekret --image "$IMG" --greedy --max-new-tokens 10 --json "Describe it." | tail -1)
