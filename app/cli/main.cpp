@@ -50,7 +50,7 @@ std::vector<std::string>& value_options() {
                                          "temperature", "top-p", "top-k", "repetition-penalty", "threads",
                                          "config", "port",    "host",     "api-key", "allowed-local-media-path",
                                          "endpoint", "system", "thinking-budget", "backend", "dpi", "max-pages",
-                                         "remote-model", "remote-url"};
+                                         "remote-model", "remote-url", "hub", "revision"};
     return v;
 }
 
