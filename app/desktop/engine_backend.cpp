@@ -8,6 +8,7 @@
 #include "glmv/inference/model_config.h"
 #include "glmv/media/office.h"
 #include "glmv/media/pdf.h"
+#include "glmv/pipeline/hub_download.h"
 
 namespace glmv::desktop {
 
@@ -43,6 +44,8 @@ EngineBackend::EngineBackend(const QString& dataDir, QObject* parent) : ui::Chat
 }
 
 EngineBackend::~EngineBackend() {
+    m_cancelDownload = true;
+    if (m_downloadThread.joinable()) m_downloadThread.join();
     m_worker->stop();
     m_thread.quit();
     m_thread.wait();
@@ -176,7 +179,8 @@ void EngineBackend::editAndResend(qint64 conversation, qint64 messageId, const Q
 
 void EngineBackend::startGeneration(qint64 conversation) {
     if (!m_ready) {
-        emit errorOccurred(tr("No model is ready (%1). Choose a model folder in Settings.").arg(m_status));
+        emit errorOccurred(tr("No model is ready (%1). Choose a model folder in Settings, or File → Download a model….")
+                               .arg(m_status));
         emit messagesReset(conversation);
         return;
     }
@@ -327,6 +331,64 @@ bool EngineBackend::officeConversionAvailable() const { return media::find_soffi
 int EngineBackend::pdfPageCount(const QString& path) const {
     auto n = media::pdf_page_count(path.toStdString());
     return n ? *n : -1;
+}
+
+} // namespace glmv::desktop
+
+namespace glmv::desktop {
+
+namespace {
+pipeline::HubDownloadOptions hubOptions(const QString& repo, const QString& hub, const QString& endpoint) {
+    pipeline::HubDownloadOptions o;
+    o.repo     = repo.toStdString();
+    o.hub      = hub == "modelscope" ? pipeline::Hub::modelscope : pipeline::Hub::huggingface;
+    o.revision = hub == "modelscope" ? "master" : "main";
+    o.endpoint = endpoint.toStdString();
+    return o;
+}
+} // namespace
+
+void EngineBackend::runOffThread(std::function<void()> job) {
+    if (m_downloadThread.joinable()) m_downloadThread.join(); // the previous request has finished or was cancelled
+    m_cancelDownload = false;
+    m_downloadThread = std::thread(std::move(job));
+}
+
+void EngineBackend::planDownload(const QString& repo, const QString& hub, const QString& endpoint) {
+    runOffThread([this, o = hubOptions(repo, hub, endpoint)] {
+        auto plan = pipeline::plan_download(o);
+        QMetaObject::invokeMethod(this, [this, plan] {
+            if (!plan) {
+                emit downloadPlanned(QString::fromStdString(plan.status().message()), 0, 0, 0, 0, 0, 0);
+                return;
+            }
+            const double w = double(plan->weight_bytes);
+            emit downloadPlanned({}, int(plan->files.size()), qint64(plan->total_bytes), qint64(plan->missing_bytes),
+                                 qint64(w), qint64(w * 0.63), qint64(w * 0.39));
+        }, Qt::QueuedConnection);
+    });
+}
+
+void EngineBackend::startDownload(const QString& repo, const QString& hub, const QString& endpoint, const QString& folder) {
+    auto o    = hubOptions(repo, hub, endpoint);
+    o.out_dir = folder.toStdString();
+    runOffThread([this, o] {
+        QElapsedTimer since;
+        since.start();
+        auto r = pipeline::download_repo(o, [&](const pipeline::DownloadProgress& p) {
+            if (since.elapsed() >= 100 || p.done == p.total) { // ≤ 10 updates/s reach the GUI
+                since.restart();
+                QMetaObject::invokeMethod(this, [this, p] {
+                    emit downloadProgress(qint64(p.done), qint64(p.total), p.bytes_per_s, p.eta_s, QString::fromStdString(p.file));
+                }, Qt::QueuedConnection);
+            }
+            return !m_cancelDownload.load();
+        });
+        const QString message = r ? QString() : QString::fromStdString(r.status().message());
+        QMetaObject::invokeMethod(this, [this, ok = bool(r), message, folder = QString::fromStdString(o.out_dir)] {
+            emit downloadFinished(ok, message, folder);
+        }, Qt::QueuedConnection);
+    });
 }
 
 } // namespace glmv::desktop

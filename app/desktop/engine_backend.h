@@ -5,6 +5,9 @@
 
 #include <QElapsedTimer>
 #include <QThread>
+#include <atomic>
+#include <functional>
+#include <thread>
 
 #include "glmv/app/app_settings.h"
 #include "glmv/app/conversation_store.h"
@@ -40,6 +43,9 @@ class EngineBackend : public ui::ChatBackend {
     QVariantMap settings() const override;
     void        applySettings(const QVariantMap& values) override;
     bool        officeConversionAvailable() const override;
+    void        planDownload(const QString& repo, const QString& hub, const QString& endpoint) override;
+    void        startDownload(const QString& repo, const QString& hub, const QString& endpoint, const QString& folder) override;
+    void        cancelDownload() override { m_cancelDownload = true; }
     int         pdfPageCount(const QString& path) const override;
 
     app::ConversationStore& store() { return m_store; }
@@ -62,6 +68,9 @@ class EngineBackend : public ui::ChatBackend {
     qint64                 m_requestId          = 0;
     QString                m_answer, m_thinking;
     QElapsedTimer          m_sinceCheckpoint;
+    std::thread            m_downloadThread; // one hub request or download at a time, off the GUI thread
+    std::atomic<bool>      m_cancelDownload{false};
+    void                   runOffThread(std::function<void()> job);
 };
 
 } // namespace glmv::desktop

@@ -73,6 +73,14 @@ class FakeBackend : public ui::ChatBackend {
     void        applySettings(const QVariantMap& v) override { m_settings = v; }
     bool        officeConversionAvailable() const override { return office; }
     int         pdfPageCount(const QString&) const override { return 3; }
+    void        planDownload(const QString& repo, const QString&, const QString&) override {
+        emit downloadPlanned(repo == "bad/repo" ? "no repository 'bad/repo'" : "", 3, 3000, 3000, 2000, 1260, 780);
+    }
+    void startDownload(const QString&, const QString&, const QString&, const QString& folder) override {
+        emit downloadProgress(1500, 3000, 1000, 1.5, "model.safetensors");
+        emit downloadFinished(true, {}, folder);
+    }
+    void cancelDownload() override {}
 
     QVariantMap m_settings = {{"maxImagesPerTurn", 2}, {"temperature", 1.0}, {"weights", "bf16"}};
 

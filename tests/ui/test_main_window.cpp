@@ -5,10 +5,12 @@
 #include <QLabel>
 #include <QLineEdit>
 #include <QToolButton>
+#include <QProgressBar>
 #include <QPushButton>
 #include <QTest>
 
 #include "composer.h"
+#include "download_dialog.h"
 #include "fake_backend.h"
 #include "glmv/ui/main_window.h"
 #include "message_widgets.h"
@@ -128,6 +130,27 @@ TEST(MainWindow, AttachmentLimitsAreExplainedAndBlockSend) {
     ASSERT_EQ(atts.size(), 1);
     EXPECT_EQ(atts[0].firstPage, 2);
     EXPECT_EQ(atts[0].lastPage, 3);
+}
+
+TEST(DownloadDialog, ShowsSizeAndMemoryThenProgressAndSwitchesToTheModel) {
+    test::FakeBackend  backend;
+    ui::DownloadDialog d(&backend);
+    d.show();
+    auto* info = d.findChild<QLabel*>("downloadInfo");
+    QTest::mouseClick(d.findChild<QPushButton*>("checkDownload"), Qt::LeftButton);
+    EXPECT_TRUE(info->text().contains("3 files")) << info->text().toStdString();
+    EXPECT_TRUE(info->text().contains("q4")) << info->text().toStdString();
+    d.findChild<QLineEdit*>("repo")->setText("bad/repo");
+    EXPECT_TRUE(d.folder().endsWith("/repo"));
+    QTest::mouseClick(d.findChild<QPushButton*>("checkDownload"), Qt::LeftButton);
+    EXPECT_TRUE(info->text().contains("no repository")) << info->text().toStdString();
+    QTest::mouseClick(d.findChild<QPushButton*>("startDownload"), Qt::LeftButton);
+    EXPECT_EQ(d.findChild<QProgressBar*>("downloadProgress")->value(), 1000);
+    EXPECT_TRUE(d.findChild<QLabel*>("downloadProgressText")->text().contains("verified"));
+    auto* use = d.findChild<QPushButton*>("useModel");
+    ASSERT_TRUE(use->isEnabled());
+    QTest::mouseClick(use, Qt::LeftButton);
+    EXPECT_EQ(backend.m_settings.value("modelDir").toString(), d.folder());
 }
 
 int main(int argc, char** argv) {

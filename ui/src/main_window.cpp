@@ -20,6 +20,7 @@
 #include <QVBoxLayout>
 
 #include "composer.h"
+#include "download_dialog.h"
 #include "message_widgets.h"
 #include "settings_dialog.h"
 
@@ -91,6 +92,10 @@ MainWindow::MainWindow(ChatBackend* backend, QWidget* parent) : QMainWindow(pare
     file->addAction(tr("Export as Markdown…"), this, [exportAs] { exportAs(false); });
     file->addAction(tr("Export as JSON…"), this, [exportAs] { exportAs(true); });
     file->addAction(tr("Settings…"), QKeySequence::Preferences, this, &MainWindow::showSettings);
+    file->addAction(tr("Download a model…"), this, [this] {
+        DownloadDialog d(m_backend, this);
+        d.exec();
+    });
     file->addAction(tr("Quit"), QKeySequence::Quit, this, &QWidget::close);
 
     connect(newChat, &QPushButton::clicked, this, [this] { openConversation(m_backend->createConversation()); });
@@ -260,7 +265,8 @@ void MainWindow::scrollToBottomSoon() {
 void MainWindow::send(const QString& text, const QList<AttachmentRef>& attachments) {
     if (!m_backend->modelReady()) {
         m_banner->setTextFormat(Qt::PlainText);
-        m_banner->setText(tr("No model is ready: %1 Open Settings to choose a model folder.").arg(m_backend->modelStatus()));
+        m_banner->setText(tr("No model is ready: %1. Open Settings to choose a model folder, or File → Download a model….")
+                              .arg(m_backend->modelStatus()));
         m_banner->show();
         return;
     }

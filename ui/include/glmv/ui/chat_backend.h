@@ -73,6 +73,13 @@ class ChatBackend : public QObject {
     virtual QVariantMap settings() const                         = 0;
     virtual void        applySettings(const QVariantMap& values) = 0; // persists; reloads the model if it changed
     virtual bool    officeConversionAvailable() const            = 0;
+
+    // Model downloads (Hugging Face, a mirror, or ModelScope). planDownload answers with downloadPlanned;
+    // startDownload reports downloadProgress and ends with downloadFinished. One download at a time.
+    virtual void    planDownload(const QString& repo, const QString& hub, const QString& endpoint) = 0;
+    virtual void    startDownload(const QString& repo, const QString& hub, const QString& endpoint,
+                                  const QString& folder)                                           = 0;
+    virtual void    cancelDownload()                                                               = 0;
     virtual int     pdfPageCount(const QString& path) const      = 0; // -1 when unreadable
 
   signals:
@@ -84,6 +91,11 @@ class ChatBackend : public QObject {
     void generationFinished(qint64 assistantMessageId, const glmv::ui::MessageView& final);
     void errorOccurred(const QString& message);
     void modelStatusChanged();
+    // error empty = fine; sizes in bytes; ramBf16/Q8/Q4 = what each weight format needs in memory.
+    void downloadPlanned(const QString& error, int files, qint64 totalBytes, qint64 missingBytes, qint64 ramBf16,
+                         qint64 ramQ8, qint64 ramQ4);
+    void downloadProgress(qint64 done, qint64 total, double bytesPerSecond, double etaSeconds, const QString& file);
+    void downloadFinished(bool ok, const QString& message, const QString& folder);
 };
 
 } // namespace glmv::ui
