@@ -133,24 +133,24 @@ Result<std::shared_ptr<const Model>> Model::load(const std::string& model_dir, c
     GLMV_RETURN_IF_ERROR(bind_vision(impl->config.vision, checker, &impl->vision));
     GLMV_RETURN_IF_ERROR(bind_text(impl->config.text, impl->config.tie_word_embeddings, checker, &impl->text));
     GLMV_RETURN_IF_ERROR(checker.status().with_context(model_dir));
+    impl->weight_bytes = impl->store.total_bytes();
     if (params.weights != WeightFormat::bf16) {
         // Decoder matrices and the LM head are quantised; the vision tower and the embedding table stay in the
-        // file's dtype (the vision tower is GEMM-bound, and embeddings are read one row per token).
-        const ops::Quant q = params.weights == WeightFormat::q8 ? ops::Quant::q8 : ops::Quant::q4;
+        // file's dtype (the vision tower is GEMM-bound, and embeddings are read one row per token). The byte count
+        // swaps each matrix's file bytes for its quantised bytes, whatever the file dtype.
+        const ops::Quant q        = params.weights == WeightFormat::q8 ? ops::Quant::q8 : ops::Quant::q4;
+        auto             quantize = [&](WeightMatrix& w, bool in_file) {
+            const uint64_t before = w.bytes();
+            ops::quantize_matrix(w, q);
+            impl->weight_bytes = impl->weight_bytes - (in_file ? before : 0) + w.bytes();
+        };
         for (TextLayerWeights& l : impl->text.layers)
-            for (WeightMatrix* w : {&l.q, &l.k, &l.v, &l.o, &l.gate_up, &l.down}) ops::quantize_matrix(*w, q);
+            for (WeightMatrix* w : {&l.q, &l.k, &l.v, &l.o, &l.gate_up, &l.down}) quantize(*w, true);
+        // A tied LM head is the embedding table (counted once in the file); its quantised copy is extra.
         if (impl->config.tie_word_embeddings) impl->text.lm_head = impl->text.embed;
-        ops::quantize_matrix(impl->text.lm_head, q);
+        quantize(impl->text.lm_head, !impl->config.tie_word_embeddings);
         impl->store.release_pages(); // the bf16 pages read while quantising are no longer needed
     }
-    impl->weight_bytes = impl->params.weights == WeightFormat::bf16 ? impl->store.total_bytes() : [&] {
-        uint64_t b = impl->store.total_bytes();
-        auto     swap = [&](const WeightMatrix& w) { b = b - uint64_t(w.rows * w.cols) * 2 + w.bytes(); };
-        for (const TextLayerWeights& l : impl->text.layers)
-            for (const WeightMatrix* w : {&l.q, &l.k, &l.v, &l.o, &l.gate_up, &l.down}) swap(*w);
-        swap(impl->text.lm_head);
-        return b;
-    }();
     if (params.n_threads > 0) omp_set_num_threads(params.n_threads);
     GLMV_LOG_INFO("loaded %s: %zu tensors, %.1f MB", model_dir.c_str(), impl->store.tensor_count(),
                   double(impl->weight_bytes) / 1e6);

@@ -85,6 +85,12 @@ Status compute_rope_index(const ModelConfig& cfg, const ModelInputs& in, std::ve
         return Status(ErrorCode::invalid_argument, "mm_token_type_ids and input_ids differ in length");
     std::vector<MediaRun> runs;
     GLMV_RETURN_IF_ERROR(plan_media_runs(cfg, in, types, &runs));
+    rope_positions(cfg, S, runs, positions, rope_delta);
+    return {};
+}
+
+void rope_positions(const ModelConfig& cfg, int64_t S, const std::vector<MediaRun>& runs, std::vector<int64_t>* positions,
+                    int64_t* rope_delta) {
     positions->assign(size_t(3 * S), 0);
     int64_t* pt = positions->data();
     int64_t* ph = pt + S;
@@ -116,7 +122,6 @@ Status compute_rope_index(const ModelConfig& cfg, const ModelInputs& in, std::ve
         }
     }
     *rope_delta = max_pos + 1 - S;
-    return {};
 }
 
 } // namespace glmv

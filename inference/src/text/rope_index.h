@@ -24,4 +24,8 @@ std::vector<int64_t> derive_mm_token_types(const ModelConfig& cfg, const std::ve
 Status plan_media_runs(const ModelConfig& cfg, const ModelInputs& in, const std::vector<int64_t>& types,
                        std::vector<MediaRun>* runs);
 
+// 3D positions ([3, S] row-major) and rope delta of a prompt of S tokens whose media runs are already planned.
+void rope_positions(const ModelConfig& cfg, int64_t S, const std::vector<MediaRun>& runs, std::vector<int64_t>* positions,
+                    int64_t* rope_delta);
+
 } // namespace glmv

@@ -97,23 +97,36 @@ struct Session::Impl {
         if (tap) tap(name, d, rows, cols);
     }
 
-    // Interleaved multimodal rotary on the first rotary_dim dims of each head (spec §7).
-    void apply_mrope(float* x, int64_t n, int64_t n_heads, const int64_t* pos, int64_t pos_stride) const {
-        const TextConfig& t  = m.config.text;
-        const int64_t     hd = t.head_dim, half = t.rotary_dim / 2;
+    // Rotary angles of n tokens, computed once per forward and shared by q and k of every layer:
+    // cos/sin [n, rotary_dim/2]; frequency j follows the t, h or w axis by mrope section (spec §7).
+    void mrope_table(int64_t n, const int64_t* pos, int64_t pos_stride, std::vector<float>* cos_t,
+                     std::vector<float>* sin_t) const {
+        const TextConfig& t    = m.config.text;
+        const int64_t     half = t.rotary_dim / 2;
         std::vector<float> inv(static_cast<size_t>(half));
         for (int64_t j = 0; j < half; ++j)
             inv[size_t(j)] = 1.f / std::pow(float(t.rope_theta), float(2 * j) / float(t.rotary_dim));
         const int s0 = t.mrope_section[0], s1 = t.mrope_section[1];
+        cos_t->resize(size_t(n * half));
+        sin_t->resize(size_t(n * half));
+#pragma omp parallel for schedule(static) if (n > 4)
+        for (int64_t r = 0; r < n; ++r)
+            for (int64_t j = 0; j < half; ++j) {
+                const int   axis              = j < s0 ? 0 : (j < s0 + s1 ? 1 : 2);
+                const float th                = float(pos[axis * pos_stride + r]) * inv[size_t(j)];
+                (*cos_t)[size_t(r * half + j)] = std::cos(th);
+                (*sin_t)[size_t(r * half + j)] = std::sin(th);
+            }
+    }
+
+    // Interleaved rotary on the first rotary_dim dims of each head: pair (x_2j, x_2j+1) turns by angle j.
+    void apply_mrope(float* x, int64_t n, int64_t n_heads, const std::vector<float>& cos_t,
+                     const std::vector<float>& sin_t) const {
+        const int64_t hd = m.config.text.head_dim, half = m.config.text.rotary_dim / 2;
 #pragma omp parallel for schedule(static) if (n > 4)
         for (int64_t r = 0; r < n; ++r) {
-            float c[512], s[512]; // half ≤ 512 is guaranteed by head_dim limits below
-            for (int64_t j = 0; j < half; ++j) {
-                const int     axis = j < s0 ? 0 : (j < s0 + s1 ? 1 : 2);
-                const float   th   = float(pos[axis * pos_stride + r]) * inv[size_t(j)];
-                c[j]               = std::cos(th);
-                s[j]               = std::sin(th);
-            }
+            const float* c = cos_t.data() + r * half;
+            const float* s = sin_t.data() + r * half;
             for (int64_t h = 0; h < n_heads; ++h) {
                 float* v = x + (r * n_heads + h) * hd;
                 for (int64_t j = 0; j < half; ++j) {
@@ -136,6 +149,8 @@ struct Session::Impl {
         const int64_t      past = n_cached;
         std::vector<float> h(size_t(n * H)), q(size_t(n * QD)), attn(size_t(n * QD)), a(size_t(n * H));
         std::vector<float> gu(size_t(n * 2 * I)), mm(size_t(n * I));
+        std::vector<float> rope_cos, rope_sin;
+        mrope_table(n, pos, pos_stride, &rope_cos, &rope_sin);
         for (int64_t li = 0; li < t.n_layer; ++li) {
             if (cancel.load(std::memory_order_relaxed)) {
                 truncate_cache(past);
@@ -152,8 +167,8 @@ struct Session::Impl {
             ops::linear(h.data(), n, L.q, L.q_bias.empty() ? nullptr : L.q_bias.data(), q.data());
             ops::linear(h.data(), n, L.k, L.k_bias.empty() ? nullptr : L.k_bias.data(), k_new);
             ops::linear(h.data(), n, L.v, L.v_bias.empty() ? nullptr : L.v_bias.data(), v_new);
-            apply_mrope(q.data(), n, nh, pos, pos_stride);
-            apply_mrope(k_new, n, nkv, pos, pos_stride);
+            apply_mrope(q.data(), n, nh, rope_cos, rope_sin);
+            apply_mrope(k_new, n, nkv, rope_cos, rope_sin);
             ops::AttentionShape as;
             as.n_q = n;
             as.n_k = past + n;
@@ -249,7 +264,7 @@ struct Session::Impl {
                                                                   : in.mm_token_type_ids;
         std::vector<MediaRun> runs;
         GLMV_RETURN_IF_ERROR(plan_media_runs(c, in, types, &runs));
-        GLMV_RETURN_IF_ERROR(compute_rope_index(c, in, &positions, &rope_delta));
+        rope_positions(c, S, runs, &positions, &rope_delta);
         const std::vector<uint64_t> keys = media_keys(in, runs);
 
         // Token signatures → reusable prefix.
