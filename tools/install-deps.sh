@@ -12,7 +12,7 @@ $SUDO apt-get install -y -qq --no-install-recommends \
     libpoppler-cpp-dev libpng-dev libjpeg-dev libwebp-dev libtiff-dev libgif-dev libexif-dev \
     qt6-base-dev qt6-base-dev-tools qt6-multimedia-dev qt6-svg-dev qt6-tools-dev qt6-tools-dev-tools \
     libqt6sql6-sqlite libgl-dev libcpp-httplib-dev libssl-dev \
-    clang libclang-rt-14-dev xvfb xauth fonts-dejavu-core python3 python3-pil python3-numpy
+    clang libclang-rt-14-dev xvfb xauth fonts-dejavu-core python3 python3-pil python3-numpy debootstrap
 # Node.js for the server test's OpenAI client: the machine's own if it has one (NodeSource builds bundle npm and
 # conflict with Debian's npm package), else Debian's.
 if ! command -v node >/dev/null || ! command -v npm >/dev/null; then

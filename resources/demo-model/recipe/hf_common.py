@@ -162,3 +162,19 @@ def collate(batch, pad_id):
         out["position_ids"] = pos
     out["categories"] = [b["category"] for b in batch]
     return out
+
+
+def answer_stats(model, batch, sid):
+    """Teacher-forced check of a collated batch: mean loss over the assistant tokens, and per sample whether every
+    assistant token (reasoning and answer) is the argmax. The reasoning names the answer before <answer> does, so
+    scoring only the answer tokens would measure copying; scoring the whole reply is close to greedy decoding."""
+    inp = {k: v.cuda() for k, v in batch.items() if k not in ("categories", "labels")}
+    with torch.no_grad(), torch.autocast("cuda", dtype=torch.bfloat16):
+        logits = model(**inp, use_cache=False).logits.float()
+    tgt = batch["labels"].cuda()[:, 1:]
+    mask = tgt != -100
+    pred = logits[:, :-1].argmax(-1)
+    lp = torch.log_softmax(logits[:, :-1], -1).gather(-1, tgt.clamp(min=0)[..., None])[..., 0]
+    loss = float(-(lp[mask]).mean())
+    ok = ((pred == tgt) | ~mask).all(-1)
+    return loss, [bool(x) for x in ok.tolist()]

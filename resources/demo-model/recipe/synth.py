@@ -483,13 +483,15 @@ def task_chat(rng, lang=None):
 
 # Image/page/text samples; videos come in whole batches of their own (transformers' Glm4v marks video frames
 # with the image token id, so one batch must not mix pixel_values and pixel_values_videos).
-TRAIN_MIX_STILL = [(task_color, 0.16), (task_shape, 0.17), (task_count, 0.26), (task_text, 0.10),
-                   (task_document, 0.28), (task_chat, 0.03)]
-VIDEO_BATCH_FRACTION = 0.17
+# Documents get the largest share: reading a title or a two-digit total is the hardest task here.
+TRAIN_MIX_STILL = [(task_color, 0.10), (task_shape, 0.10), (task_count, 0.20), (task_text, 0.07),
+                   (task_document, 0.50), (task_chat, 0.03)]
+VIDEO_BATCH_FRACTION = 0.2
 
 
-def is_video_batch(seed, batch_index):
-    return np.random.default_rng([seed, batch_index, 77]).random() < VIDEO_BATCH_FRACTION
+def is_video_batch(seed, batch_index, fraction=None):
+    return np.random.default_rng([seed, batch_index, 77]).random() < (VIDEO_BATCH_FRACTION if fraction is None
+                                                                      else fraction)
 
 
 # The first batches teach only the easy still-image tasks (curriculum), so that the text side learns to read
@@ -497,12 +499,25 @@ def is_video_batch(seed, batch_index):
 TRAIN_MIX_EASY = [(task_color, 0.3), (task_shape, 0.3), (task_count, 0.4)]
 
 
-def training_sample(rng, video=False, easy=False):
+def mix_from_spec(spec):
+    """'color=0.05,shape=0.2,...' -> [(task_fn, weight)] in TRAIN_MIX_STILL's order, weights normalised."""
+    names = {fn.__name__[len("task_"):]: fn for fn, _ in TRAIN_MIX_STILL}
+    w = {}
+    for part in spec.split(","):
+        k, v = part.split("=")
+        if k not in names:
+            raise ValueError(f"unknown task '{k}' in the mix (known: {', '.join(names)})")
+        w[k] = float(v)
+    total = sum(w.values())
+    return [(fn, w.get(k, 0.0) / total) for k, fn in names.items()]
+
+
+def training_sample(rng, video=False, easy=False, mix=None):
     if video:
         return task_video(rng)
     u = rng.random()
     acc = 0.0
-    for fn, p in (TRAIN_MIX_EASY if easy else TRAIN_MIX_STILL):
+    for fn, p in (TRAIN_MIX_EASY if easy else (mix or TRAIN_MIX_STILL)):
         acc += p
         if u < acc:
             return fn(rng)

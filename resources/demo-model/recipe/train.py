@@ -30,30 +30,7 @@ import synth  # noqa: E402
 TEXT = dict(hidden_size=384, intermediate_size=1024, num_hidden_layers=6, num_attention_heads=6,
             num_key_value_heads=2, max_position_embeddings=8192, mrope_section=[4, 6, 6])
 VISION = dict(hidden_size=256, depth=4, num_heads=4, intermediate_size=768)
-# ---- preprocessing: patch 14, merge 2, temporal 2, CLIP mean/std; small pixel budgets ---------------------
-IMAGE_MAX_PIXELS = 401408      # t(2)*h*w <= this: at most 200704 pixels = 1024 patches = 256 tokens per image
-VIDEO_MAX_PIXELS = 1605632     # frames*h*w <= this: 8 sampled frames up to 448x448 stay unresized
-MIN_PIXELS = 12544
-MEAN = [0.48145466, 0.4578275, 0.40821073]
-STD = [0.26862954, 0.26130258, 0.27577711]
-
-
-def write_static_files(out, tok_dir):
-    os.makedirs(out, exist_ok=True)
-    for f in ("tokenizer.json", "tokenizer_config.json"):
-        shutil.copy(os.path.join(tok_dir, f), os.path.join(out, f))
-    shutil.copy(os.path.join(HERE, "chat_template.jinja"), os.path.join(out, "chat_template.jinja"))
-    pre = {"size": {"shortest_edge": MIN_PIXELS, "longest_edge": IMAGE_MAX_PIXELS}, "do_rescale": True,
-           "patch_size": 14, "temporal_patch_size": 2, "merge_size": 2, "image_mean": MEAN, "image_std": STD,
-           "image_processor_type": "Glm4vImageProcessor", "processor_class": "Glm4vProcessor"}
-    vpre = {"size": {"shortest_edge": MIN_PIXELS, "longest_edge": VIDEO_MAX_PIXELS}, "do_rescale": True,
-            "patch_size": 14, "temporal_patch_size": 2, "merge_size": 2, "fps": 2, "max_duration": 300,
-            "image_mean": MEAN, "image_std": STD, "video_processor_type": "Glm4vVideoProcessor",
-            "processor_class": "Glm4vProcessor"}
-    with open(os.path.join(out, "preprocessor_config.json"), "w") as f:
-        json.dump(pre, f, indent=2)
-    with open(os.path.join(out, "video_preprocessor_config.json"), "w") as f:
-        json.dump(vpre, f, indent=2)
+from model_files import IMAGE_MAX_PIXELS, MIN_PIXELS, VIDEO_MAX_PIXELS, write_static_files  # noqa: E402,F401
 
 
 def make_config(sid):
@@ -86,6 +63,8 @@ class SynthData(torch.utils.data.Dataset):
         self.proc = None
         self.rope = None
         self.easy_batches = 0
+        self.mix = None
+        self.video_fraction = None
 
     def __len__(self):
         return self.n
@@ -97,7 +76,8 @@ class SynthData(torch.utils.data.Dataset):
             self.assistant_id = self.proc.tokenizer.convert_tokens_to_ids("<|assistant|>")
         rng = np.random.default_rng([self.seed, i])
         b = i // self.batch
-        s = synth.training_sample(rng, video=synth.is_video_batch(self.seed, b), easy=b < self.easy_batches)
+        s = synth.training_sample(rng, video=synth.is_video_batch(self.seed, b, self.video_fraction),
+                                  easy=b < self.easy_batches, mix=self.mix)
         ex = hf_common.encode_training(self.proc, s, rng, self.assistant_id)
         if self.cfg is not None:  # 3D RoPE positions on the CPU here, with transformers' own get_rope_index
             if self.rope is None:
@@ -141,23 +121,52 @@ class RopeIndex:
         return pos[:, 0, :]
 
 
+def teacher_forced_eval(model, model_dir, sid, pad_id, seed, per_category=96):
+    """Fresh samples from another seed, scored with the answer tokens given (see hf_common.answer_stats)."""
+    model.eval()
+    proc = hf_common.load_processor(model_dir)
+    aid = sid["<|assistant|>"]
+    tasks = {"color": synth.task_color, "shape": synth.task_shape, "count": synth.task_count,
+             "document": synth.task_document, "video": synth.task_video}
+    acc = {}
+    for t, (name, fn) in enumerate(tasks.items()):
+        ok_all = []
+        i = 0
+        for _ in range(0, per_category, 32):
+            ex = []
+            while len(ex) < 32:
+                rng = np.random.default_rng([seed, t, i])
+                i += 1
+                s = fn(rng)
+                if s["category"] != name:  # video colour questions are not part of the video score
+                    continue
+                ex.append(hf_common.encode_training(proc, s, rng, aid))
+            _, ok = hf_common.answer_stats(model, hf_common.collate(ex, pad_id), sid)
+            ok_all += ok
+        acc[name] = sum(ok_all) / len(ok_all)
+    return acc
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--tokenizer-dir", required=True)
     ap.add_argument("--out", required=True)
     ap.add_argument("--steps", type=int, default=3000)
     ap.add_argument("--batch", type=int, default=64)
-    ap.add_argument("--lr", type=float, default=1e-3)
-    ap.add_argument("--warmup", type=int, default=100)
+    ap.add_argument("--lr", type=float, default=3e-4)
+    ap.add_argument("--warmup", type=int, default=50)
     ap.add_argument("--seed", type=int, default=1234)
     ap.add_argument("--workers", type=int, default=15)
     ap.add_argument("--time-limit", type=float, default=1e9, help="stop the training loop after this many seconds")
     ap.add_argument("--eval-dir")
     ap.add_argument("--eval-out")
     ap.add_argument("--log-every", type=int, default=50)
-    ap.add_argument("--cpu-rope", type=int, default=1, help="compute 3D positions in the data workers")
-    ap.add_argument("--easy-steps", type=int, default=400, help="curriculum: color/shape/count (+video) only")
+    ap.add_argument("--cpu-rope", type=int, default=0, help="compute 3D positions in the data workers")
+    ap.add_argument("--easy-steps", type=int, default=200, help="curriculum: color/shape/count (+video) only")
     ap.add_argument("--hold", type=float, default=0.6, help="fraction of the run at peak lr before the cosine")
+    ap.add_argument("--init-from", help="start from this model folder's weights (a second training stage)")
+    ap.add_argument("--mix", help="task weights, e.g. color=0.05,shape=0.2,count=0.2,document=0.5 (default: synth's)")
+    ap.add_argument("--video-fraction", type=float, help="share of video-only batches (default: synth's)")
     ap.add_argument("--export-dir", help="also write model.safetensors in 14 MiB parts + configs here")
     a = ap.parse_args()
     t_start = time.time()
@@ -178,6 +187,11 @@ def main():
                 lin.weight.zero_()
                 if getattr(lin, "bias", None) is not None:
                     lin.bias.zero_()
+    if a.init_from:
+        from safetensors.torch import load_file
+        missing, unexpected = model.load_state_dict(load_file(os.path.join(a.init_from, "model.safetensors")),
+                                                    strict=True)
+        print(f"initialised from {a.init_from}; missing {missing}, unexpected {unexpected}", flush=True)
     model = model.cuda().train()
     nparam = sum(p.numel() for p in model.parameters())
     nvis = sum(p.numel() for n, p in model.named_parameters() if ".visual." in n or n.startswith("visual"))
@@ -208,6 +222,8 @@ def main():
 
     ds = SynthData(a.out, a.seed, a.steps * a.batch, a.batch, cfg if a.cpu_rope else None)
     ds.easy_batches = a.easy_steps
+    ds.mix = synth.mix_from_spec(a.mix) if a.mix else None
+    ds.video_fraction = a.video_fraction
     pad_id = sid["<|endoftext|>"]
     loader = torch.utils.data.DataLoader(ds, batch_size=a.batch, shuffle=False, num_workers=a.workers,
                                          collate_fn=lambda b: hf_common.collate(b, pad_id), prefetch_factor=8,
@@ -328,6 +344,9 @@ def main():
                     g.write(chunk)
                 k += 1
         print(f"exported {k} parts to {a.export_dir}", flush=True)
+    heldout = teacher_forced_eval(model.float(), a.out, sid, pad_id, a.seed + 7919)
+    print("held-out teacher-forced reply accuracy: " + ", ".join(f"{k} {v:.3f}" for k, v in heldout.items()),
+          flush=True)
     if a.eval_dir:
         import eval_hf
         m2 = Glm4vForConditionalGeneration.from_pretrained(a.out, dtype=torch.float32).cuda()
