@@ -78,6 +78,11 @@ version=$(chroot "$root" glmv-cli --version)
 echo "$version"
 echo "$version" | grep -Eq '[0-9]+\.[0-9]+\.[0-9]+' || fail "glmv-cli --version printed no version: $version"
 
+desktop_version=$(QT_QPA_PLATFORM=offscreen chroot "$root" glmv-desktop --version 2>&1) ||
+    fail "glmv-desktop does not start in the fresh root: $desktop_version"
+echo "$desktop_version" | grep -q "$(echo "$version" | grep -Eo '[0-9]+\.[0-9]+\.[0-9]+')" ||
+    fail "glmv-desktop --version printed '$desktop_version'"
+
 step "headless glmv-cli chat on the demo model"
 # A fresh picture (a seed the training never used) from the demo model's own generator, saved as PNG.
 read -r expected < <(/usr/bin/python3 - "$src/resources/demo-model/recipe" "$root/tmp/question.png" <<'EOF'
