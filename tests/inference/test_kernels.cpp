@@ -4,6 +4,7 @@
 #include <cmath>
 #include <random>
 
+#include "../../inference/src/ops/gemv.h"
 #include "../../inference/src/ops/kernels.h"
 #include "glmv/inference/safetensors.h"
 
@@ -51,5 +52,48 @@ TEST(Kernels, QuantisedDotsMatchReferenceAndRoundTripClosely) {
         ops::dequantize_row_q4(q4.data(), s4.data(), n, back.data());
         for (int64_t i = 0; i < n; ++i)
             EXPECT_LE(std::fabs(back[size_t(i)] - w[size_t(i)]), 1.5f * std::fabs(s4[size_t(i / 32)]) + 1e-6f);
+    }
+}
+
+// The decode matrix-vector products (four rows at a time, vector prepared once) against the per-row references,
+// for row counts around the block of four and awkward lengths.
+TEST(Kernels, GemvMatchesPerRowReferences) {
+    std::printf("gemv kernels: bf16 %s, q8 %s, q4 %s\n", ops::gemv_isa(ops::GemvWeights::bf16),
+                ops::gemv_isa(ops::GemvWeights::q8), ops::gemv_isa(ops::GemvWeights::q4));
+    ops::GemvVector v;
+    for (int64_t n : {32, 33, 64, 96, 100, 4096, 13696}) {
+        for (int64_t rows : {1, 3, 4, 5, 9}) {
+            auto x = randn(size_t(n), 10), wf = randn(size_t(n * rows), 11);
+            std::vector<float> y(static_cast<size_t>(rows));
+            std::vector<uint16_t> wb(wf.size());
+            for (size_t i = 0; i < wf.size(); ++i) wb[i] = f32_to_bf16(wf[i]);
+            ops::gemv_prepare(x.data(), n, ops::GemvWeights::bf16, v);
+            ops::gemv_bf16_rows(v, wb.data(), rows, y.data());
+            for (int64_t r = 0; r < rows; ++r)
+                EXPECT_NEAR(y[size_t(r)], ops::reference_dot_bf16(x.data(), wb.data() + r * n, n), 1e-4 * std::sqrt(double(n)) + 1e-5)
+                    << "bf16 n=" << n << " rows=" << rows << " r=" << r;
+            if (n % 32) continue;
+            const int64_t        G = n / 32;
+            std::vector<int8_t>  q8(size_t(n * rows));
+            std::vector<uint8_t> q4(size_t(n * rows / 2));
+            std::vector<float>   s8(size_t(G * rows)), s4(size_t(G * rows));
+            for (int64_t r = 0; r < rows; ++r) {
+                ops::quantize_row_q8(wf.data() + r * n, n, q8.data() + r * n, s8.data() + r * G);
+                ops::quantize_row_q4(wf.data() + r * n, n, q4.data() + r * n / 2, s4.data() + r * G);
+            }
+            // The integer kernels quantise x to int8 per group of 32: about 0.6 % of each group's largest value per
+            // element, so the error grows like √n.
+            const double tol = 2e-2 * std::sqrt(double(n));
+            ops::gemv_prepare(x.data(), n, ops::GemvWeights::q8, v);
+            ops::gemv_q8_rows(v, q8.data(), s8.data(), rows, y.data());
+            for (int64_t r = 0; r < rows; ++r)
+                EXPECT_NEAR(y[size_t(r)], ops::reference_dot_q8(x.data(), q8.data() + r * n, s8.data() + r * G, n), tol)
+                    << "q8 n=" << n << " rows=" << rows << " r=" << r;
+            ops::gemv_prepare(x.data(), n, ops::GemvWeights::q4, v);
+            ops::gemv_q4_rows(v, q4.data(), s4.data(), rows, y.data());
+            for (int64_t r = 0; r < rows; ++r)
+                EXPECT_NEAR(y[size_t(r)], ops::reference_dot_q4(x.data(), q4.data() + r * n / 2, s4.data() + r * G, n), tol)
+                    << "q4 n=" << n << " rows=" << rows << " r=" << r;
+        }
     }
 }

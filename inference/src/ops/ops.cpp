@@ -2,6 +2,7 @@
 // threads); the weight tile is widened from bf16/f16 into a per-thread buffer first, so the weights stay mapped.
 #include "ops/ops.h"
 
+#include "ops/gemv.h"
 #include "ops/kernels.h"
 
 #include <omp.h>
@@ -97,24 +98,40 @@ float dot_f32(const float* x, const float* w, int64_t n) {
 void linear(const float* x, int64_t M, const WeightMatrix& w, const float* bias, float* y) {
     const int64_t N = w.rows, K = w.cols;
     if (M <= 0 || N <= 0) return;
-    if (M <= 2 && (w.quant != Quant::none || w.dtype == DType::bf16 || w.dtype == DType::f32)) {
-        // Matrix-vector: bandwidth-bound, one pass over the weights with the dispatched SIMD dot products.
+    if (M <= 2 && (w.quant != Quant::none || w.dtype == DType::bf16)) {
+        // Matrix-vector (decode): bandwidth-bound, one pass over the weights. The vector is prepared once for the
+        // kernel this CPU runs (gemv.h); each thread takes a contiguous run of rows, a multiple of four.
+        const GemvWeights kind = w.quant == Quant::q8 ? GemvWeights::q8 : w.quant == Quant::q4 ? GemvWeights::q4 : GemvWeights::bf16;
+        // Per calling thread (the engine may run on several threads); the workers below read the caller's copy
+        // through this pointer — naming the thread_local inside the parallel region would give each worker its own.
+        static thread_local GemvVector prepared[2];
+        GemvVector* const              vec = prepared;
+        for (int64_t m = 0; m < M; ++m) gemv_prepare(x + m * K, K, kind, vec[m]);
         const int64_t G = K / kQuantGroup;
-#pragma omp parallel for schedule(static)
-        for (int64_t n = 0; n < N; ++n) {
-            for (int64_t m = 0; m < M; ++m) {
-                float acc;
-                if (w.quant == Quant::q8)
-                    acc = dot_q8(x + m * K, reinterpret_cast<const int8_t*>(w.data) + n * K, w.scales + n * G, K);
-                else if (w.quant == Quant::q4)
-                    acc = dot_q4(x + m * K, w.data + n * K / 2, w.scales + n * G, K);
-                else if (w.dtype == DType::bf16)
-                    acc = dot_bf16(x + m * K, reinterpret_cast<const uint16_t*>(w.data) + n * K, K);
+#pragma omp parallel
+        {
+            const int64_t nt = omp_get_num_threads(), tid = omp_get_thread_num();
+            const int64_t per = ((N + nt - 1) / nt + 3) / 4 * 4;
+            const int64_t n0 = std::min(N, tid * per), n1 = std::min(N, n0 + per);
+            for (int64_t m = 0; m < M && n1 > n0; ++m) {
+                float* ym = y + m * N + n0;
+                if (kind == GemvWeights::q8)
+                    gemv_q8_rows(vec[m], reinterpret_cast<const int8_t*>(w.data) + n0 * K, w.scales + n0 * G, n1 - n0, ym);
+                else if (kind == GemvWeights::q4)
+                    gemv_q4_rows(vec[m], w.data + n0 * K / 2, w.scales + n0 * G, n1 - n0, ym);
                 else
-                    acc = dot_f32(x + m * K, reinterpret_cast<const float*>(w.data) + n * K, K);
-                y[m * N + n] = acc + (bias ? bias[n] : 0.f);
+                    gemv_bf16_rows(vec[m], reinterpret_cast<const uint16_t*>(w.data) + n0 * K, n1 - n0, ym);
+                if (bias)
+                    for (int64_t n = n0; n < n1; ++n) y[m * N + n] += bias[n];
             }
         }
+        return;
+    }
+    if (M <= 2 && w.dtype == DType::f32) {
+#pragma omp parallel for schedule(static)
+        for (int64_t n = 0; n < N; ++n)
+            for (int64_t m = 0; m < M; ++m)
+                y[m * N + n] = dot_f32(x + m * K, reinterpret_cast<const float*>(w.data) + n * K, K) + (bias ? bias[n] : 0.f);
         return;
     }
     // Matrix-matrix: tiles of TN weight rows widened to fp32, multiplied against all M rows by Eigen.

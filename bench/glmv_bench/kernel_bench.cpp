@@ -1,0 +1,67 @@
+#include "kernel_bench.h"
+
+#include <omp.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "../../inference/src/ops/gemv.h"
+#include "../../inference/src/ops/ops.h"
+
+namespace glmv::bench {
+
+int run_kernel_bench(int argc, char** argv, double (*measure_bandwidth_gbs)()) {
+    int64_t rows = 13696 * 2, cols = 4096; // two MLP up-projections of GLM-4.1V-9B: 224 MB in bf16
+    int     reps = 10;
+    for (int i = 2; i + 1 < argc; i += 2) {
+        if (!std::strcmp(argv[i], "--rows")) rows = std::stoll(argv[i + 1]);
+        else if (!std::strcmp(argv[i], "--cols")) cols = std::stoll(argv[i + 1]);
+        else if (!std::strcmp(argv[i], "--reps")) reps = std::stoi(argv[i + 1]);
+    }
+    const double bw = measure_bandwidth_gbs();
+    std::printf("threads %d, measured read bandwidth %.1f GB/s, matrix %lld x %lld\n", omp_get_max_threads(), bw,
+                (long long)rows, (long long)cols);
+    std::mt19937                    rng(7);
+    std::normal_distribution<float> nd(0.f, 0.02f);
+    std::vector<uint16_t>           dense(static_cast<size_t>(rows * cols));
+#pragma omp parallel for schedule(static)
+    for (int64_t r = 0; r < rows; ++r) {
+        std::mt19937                    g(static_cast<uint32_t>(r));
+        std::normal_distribution<float> d(0.f, 0.02f);
+        for (int64_t c = 0; c < cols; ++c) dense[size_t(r * cols + c)] = f32_to_bf16(d(g));
+    }
+    std::vector<float> x(static_cast<size_t>(cols)), y(static_cast<size_t>(rows));
+    for (float& v : x) v = nd(rng) * 50.f;
+    for (const char* fmt : {"bf16", "q8", "q4"}) {
+        ops::WeightMatrix w;
+        w.dtype = DType::bf16;
+        w.data  = reinterpret_cast<const uint8_t*>(dense.data());
+        w.rows  = rows;
+        w.cols  = cols;
+        std::vector<uint16_t> copy;
+        if (std::string(fmt) != "bf16") {
+            copy  = dense; // quantize_matrix releases the pages of its source
+            w.data = reinterpret_cast<const uint8_t*>(copy.data());
+            ops::quantize_matrix(w, std::string(fmt) == "q8" ? ops::Quant::q8 : ops::Quant::q4);
+        }
+        const ops::GemvWeights kind = std::string(fmt) == "q8" ? ops::GemvWeights::q8
+                                      : std::string(fmt) == "q4" ? ops::GemvWeights::q4
+                                                                 : ops::GemvWeights::bf16;
+        double best = 1e30;
+        for (int rep = 0; rep < reps; ++rep) {
+            const auto t0 = std::chrono::steady_clock::now();
+            ops::linear(x.data(), 1, w, nullptr, y.data());
+            best = std::min(best, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+        }
+        const double gbs = double(w.bytes()) / best / 1e9;
+        std::printf("%-5s %-12s %7.1f MB  %6.2f ms  %6.1f GB/s  %.2f of bandwidth\n", fmt, ops::gemv_isa(kind),
+                    double(w.bytes()) / 1e6, best * 1e3, gbs, gbs / bw);
+    }
+    return 0;
+}
+
+} // namespace glmv::bench

@@ -1,0 +1,308 @@
+// Hand-written because decode speed is how fast these loops stream the weights: the compiler targets baseline
+// x86-64, and only these functions use AVX-512 (with the BF16 and VNNI extensions where the CPU has them), chosen
+// at run time. CPUs without AVX-512 use the per-row dot products of kernels.cpp (AVX2 or portable).
+#include "ops/gemv.h"
+
+#include "glmv/inference/safetensors.h"
+#include "ops/kernels.h"
+
+// GCC 12 reports the intrinsics' own `_mm512_undefined_*` placeholders as uninitialised (a known false positive).
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
+#include <immintrin.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+
+namespace glmv::ops {
+
+namespace {
+
+enum class Tier { portable_or_avx2, avx512, avx512_bf16, avx512_vnni };
+
+struct Features {
+    bool avx512 = false, bf16 = false, vnni = false;
+};
+
+const Features& features() {
+    static const Features f = [] {
+        __builtin_cpu_init();
+        Features r;
+        r.avx512 = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw");
+        r.bf16   = r.avx512 && __builtin_cpu_supports("avx512bf16");
+        r.vnni   = r.avx512 && __builtin_cpu_supports("avx512vnni");
+        // GLMV_KERNELS=portable|avx2|avx512 forces a lower tier (tests and benchmarks compare them).
+        if (const char* env = std::getenv("GLMV_KERNELS")) {
+            const std::string e(env);
+            if (e == "portable" || e == "avx2") r = Features{};
+            else if (e == "avx512") r.bf16 = r.vnni = false;
+        }
+        return r;
+    }();
+    return f;
+}
+
+Tier tier(GemvWeights kind) {
+    const Features& f = features();
+    if (!f.avx512) return Tier::portable_or_avx2;
+    if (kind == GemvWeights::bf16) return f.bf16 ? Tier::avx512_bf16 : Tier::avx512;
+    return f.vnni ? Tier::avx512_vnni : Tier::portable_or_avx2;
+}
+
+inline float bf16_bits_to_f32(uint16_t v) {
+    const uint32_t u = uint32_t(v) << 16;
+    float          f;
+    std::memcpy(&f, &u, 4);
+    return f;
+}
+
+// ---- bf16 weights -----------------------------------------------------------------------------------------------
+
+// Four rows at a time, two accumulators each (x's high and low bf16 halves), so eight independent dot-product
+// chains hide the instruction latency and four weight streams keep the memory system busy.
+template <int R>
+__attribute__((target("avx512f,avx512bw,avx512bf16"))) void bf16_block_bf16ext(const GemvVector& v, const uint16_t* w,
+                                                                               float* y) {
+    const int64_t n = v.n, n32 = n / 32 * 32;
+    __m512        ah[R], al[R];
+    for (int k = 0; k < R; ++k) ah[k] = al[k] = _mm512_setzero_ps();
+    for (int64_t i = 0; i < n32; i += 32) {
+        const __m512bh xh = (__m512bh)_mm512_loadu_si512(v.hi.data() + i);
+        const __m512bh xl = (__m512bh)_mm512_loadu_si512(v.lo.data() + i);
+        for (int k = 0; k < R; ++k) {
+            const __m512bh wv = (__m512bh)_mm512_loadu_si512(w + k * n + i);
+            ah[k]             = _mm512_dpbf16_ps(ah[k], wv, xh);
+            al[k]             = _mm512_dpbf16_ps(al[k], wv, xl);
+        }
+    }
+    for (int k = 0; k < R; ++k) {
+        float s = _mm512_reduce_add_ps(_mm512_add_ps(ah[k], al[k]));
+        for (int64_t i = n32; i < n; ++i) s += v.x[i] * bf16_bits_to_f32(w[k * n + i]);
+        y[k] = s;
+    }
+}
+
+// Without the BF16 extension: each 32-bit lane of weights holds w[2j] (low half) and w[2j+1] (high half); a shift
+// and a mask turn them into floats, multiplied by x's even and odd elements (one instruction per 16 weights
+// instead of a widening shuffle plus a shift).
+template <int R>
+__attribute__((target("avx512f,avx512bw"))) void bf16_block_avx512(const GemvVector& v, const uint16_t* w, float* y) {
+    const int64_t n = v.n, n32 = n / 32 * 32;
+    const __m512i high = _mm512_set1_epi32(int32_t(0xFFFF0000u));
+    __m512        ae[R], ao[R];
+    for (int k = 0; k < R; ++k) ae[k] = ao[k] = _mm512_setzero_ps();
+    for (int64_t i = 0; i < n32; i += 32) {
+        const __m512 xe = _mm512_loadu_ps(v.even.data() + i / 2);
+        const __m512 xo = _mm512_loadu_ps(v.odd.data() + i / 2);
+        for (int k = 0; k < R; ++k) {
+            const __m512i wv = _mm512_loadu_si512(w + k * n + i);
+            ae[k]            = _mm512_fmadd_ps(xe, _mm512_castsi512_ps(_mm512_slli_epi32(wv, 16)), ae[k]);
+            ao[k]            = _mm512_fmadd_ps(xo, _mm512_castsi512_ps(_mm512_and_si512(wv, high)), ao[k]);
+        }
+    }
+    for (int k = 0; k < R; ++k) {
+        float s = _mm512_reduce_add_ps(_mm512_add_ps(ae[k], ao[k]));
+        for (int64_t i = n32; i < n; ++i) s += v.x[i] * bf16_bits_to_f32(w[k * n + i]);
+        y[k] = s;
+    }
+}
+
+// ---- q8 weights, AVX512-VNNI ------------------------------------------------------------------------------------
+
+// vpdpbusd multiplies unsigned by signed bytes, so x goes in as q + 128 and the surplus 128·Σw is taken off with a
+// second vpdpbusd against ones. 64 weights (two groups) per step; each group's 8 lanes are scaled by
+// w_scale·x_scale before joining the fp32 accumulator.
+template <int R>
+__attribute__((target("avx512f,avx512bw,avx512vnni"))) void q8_block_vnni(const GemvVector& v, const int8_t* w,
+                                                                          const float* scales, float* y) {
+    const int64_t n = v.n, G = n / kQuantGroup, n64 = n / 64 * 64;
+    const __m512i ones = _mm512_set1_epi8(1);
+    const __m512i pick = _mm512_set_epi32(1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0);
+    __m512        acc[R];
+    for (int k = 0; k < R; ++k) acc[k] = _mm512_setzero_ps();
+    for (int64_t i = 0; i < n64; i += 64) {
+        const __m512i xu = _mm512_loadu_si512(v.q_offset.data() + i);
+        const __m512  xs = _mm512_loadu_ps(v.lane_scale.data() + i / 4);
+        const int64_t g  = i / kQuantGroup;
+        for (int k = 0; k < R; ++k) {
+            const __m512i wv = _mm512_loadu_si512(w + k * n + i);
+            const __m512i d  = _mm512_dpbusd_epi32(_mm512_setzero_si512(), xu, wv);
+            const __m512i s  = _mm512_dpbusd_epi32(_mm512_setzero_si512(), ones, wv);
+            const __m512  f  = _mm512_cvtepi32_ps(_mm512_sub_epi32(d, _mm512_slli_epi32(s, 7)));
+            const __m128  ws = _mm_castsi128_ps(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(scales + k * G + g)));
+            const __m512  sc = _mm512_mul_ps(_mm512_permutexvar_ps(pick, _mm512_zextps128_ps512(ws)), xs);
+            acc[k]           = _mm512_fmadd_ps(f, sc, acc[k]);
+        }
+    }
+    for (int k = 0; k < R; ++k) {
+        float s = _mm512_reduce_add_ps(acc[k]);
+        for (int64_t g = n64 / kQuantGroup; g < G; ++g) { // an odd last group
+            int32_t d = 0;
+            for (int64_t j = 0; j < kQuantGroup; ++j) d += int32_t(v.q[g * kQuantGroup + j]) * w[k * n + g * kQuantGroup + j];
+            s += float(d) * scales[k * G + g] * v.scale[g];
+        }
+        y[k] = s;
+    }
+}
+
+// ---- q4 weights, AVX512-VNNI ------------------------------------------------------------------------------------
+
+// The nibbles are stored as value + 8 (0..15), already the unsigned operand vpdpbusd wants; the surplus 8·Σx is a
+// per-lane constant of the vector, prepared once. 128 weights (four groups, 64 bytes) per step.
+template <int R>
+__attribute__((target("avx512f,avx512bw,avx512vnni"))) void q4_block_vnni(const GemvVector& v, const uint8_t* w,
+                                                                          const float* scales, float* y) {
+    const int64_t n = v.n, G = n / kQuantGroup, G4 = G / 4 * 4;
+    const __m512i low  = _mm512_set1_epi8(0x0F);
+    const __m512i pick = _mm512_set_epi32(3, 3, 3, 3, 2, 2, 2, 2, 1, 1, 1, 1, 0, 0, 0, 0);
+    __m512        acc[R];
+    for (int k = 0; k < R; ++k) acc[k] = _mm512_setzero_ps();
+    for (int64_t g = 0; g < G4; g += 4) {
+        const int64_t b    = g / 4;
+        const __m512i xlo  = _mm512_loadu_si512(v.q.data() + b * 128);
+        const __m512i xhi  = _mm512_loadu_si512(v.q.data() + b * 128 + 64);
+        const __m512i bias = _mm512_loadu_si512(v.q4_bias.data() + b * 16);
+        const __m512  xs   = _mm512_loadu_ps(v.lane_scale.data() + b * 16);
+        for (int k = 0; k < R; ++k) {
+            const __m512i wv = _mm512_loadu_si512(w + k * n / 2 + g * 16);
+            __m512i       d  = _mm512_dpbusd_epi32(_mm512_setzero_si512(), _mm512_and_si512(wv, low), xlo);
+            d                = _mm512_dpbusd_epi32(d, _mm512_and_si512(_mm512_srli_epi16(wv, 4), low), xhi);
+            const __m512 f   = _mm512_cvtepi32_ps(_mm512_sub_epi32(d, bias));
+            const __m512 sc  = _mm512_mul_ps(_mm512_permutexvar_ps(pick, _mm512_zextps128_ps512(_mm_loadu_ps(scales + k * G + g))), xs);
+            acc[k]           = _mm512_fmadd_ps(f, sc, acc[k]);
+        }
+    }
+    for (int k = 0; k < R; ++k) {
+        float s = _mm512_reduce_add_ps(acc[k]);
+        if (G4 < G) { // up to three last groups: the float kernel
+            const int64_t off = G4 * kQuantGroup;
+            s += dot_q4(v.x + off, w + k * n / 2 + G4 * 16, scales + k * G + G4, n - off);
+        }
+        y[k] = s;
+    }
+}
+
+// ---- preparation ------------------------------------------------------------------------------------------------
+
+void quantize_vector_groups(const float* x, int64_t n, std::vector<int8_t>& q, std::vector<float>& scale) {
+    const int64_t G = n / kQuantGroup;
+    q.resize(size_t(n));
+    scale.resize(size_t(G));
+    for (int64_t g = 0; g < G; ++g) {
+        float amax = 0;
+        for (int64_t j = 0; j < kQuantGroup; ++j) amax = std::max(amax, std::fabs(x[g * kQuantGroup + j]));
+        const float s = amax / 127.f, inv = s > 0 ? 1.f / s : 0.f;
+        scale[size_t(g)] = s;
+        for (int64_t j = 0; j < kQuantGroup; ++j)
+            q[size_t(g * kQuantGroup + j)] = int8_t(std::lround(std::clamp(x[g * kQuantGroup + j] * inv, -127.f, 127.f)));
+    }
+}
+
+template <typename Block>
+void four_at_a_time(int64_t rows, Block&& block) {
+    int64_t r = 0;
+    for (; r + 4 <= rows; r += 4) block(std::integral_constant<int, 4>{}, r);
+    for (; r < rows; ++r) block(std::integral_constant<int, 1>{}, r);
+}
+
+} // namespace
+
+void gemv_prepare(const float* x, int64_t n, GemvWeights kind, GemvVector& v) {
+    v.kind = kind;
+    v.x    = x;
+    v.n    = n;
+    switch (tier(kind)) {
+    case Tier::avx512_bf16:
+        v.hi.resize(size_t(n));
+        v.lo.resize(size_t(n));
+        for (int64_t i = 0; i < n; ++i) {
+            v.hi[size_t(i)] = f32_to_bf16(x[i]);
+            v.lo[size_t(i)] = f32_to_bf16(x[i] - bf16_to_f32(v.hi[size_t(i)]));
+        }
+        break;
+    case Tier::avx512:
+        v.even.resize(size_t(n / 2));
+        v.odd.resize(size_t(n / 2));
+        for (int64_t j = 0; j < n / 2; ++j) v.even[size_t(j)] = x[2 * j], v.odd[size_t(j)] = x[2 * j + 1];
+        break;
+    case Tier::avx512_vnni: {
+        std::vector<int8_t> natural;
+        quantize_vector_groups(x, n, kind == GemvWeights::q8 ? v.q : natural, v.scale);
+        if (kind == GemvWeights::q8) {
+            v.q_offset.resize(size_t(n));
+            for (int64_t i = 0; i < n; ++i) v.q_offset[size_t(i)] = uint8_t(int(v.q[size_t(i)]) + 128);
+            v.lane_scale.resize(size_t(n / 4));
+            for (int64_t l = 0; l < n / 4; ++l) v.lane_scale[size_t(l)] = v.scale[size_t(l * 4 / kQuantGroup)];
+        } else {
+            // Blocks of four groups: 64 bytes with each group's first 16 values (they meet the low nibbles), then
+            // 64 bytes with their last 16 (the high nibbles). Lane l of a block covers bytes 4l..4l+3 of both.
+            const int64_t G = n / kQuantGroup, B = G / 4;
+            v.q.assign(size_t(B * 128), 0);
+            v.q4_bias.assign(size_t(B * 16), 0);
+            v.lane_scale.assign(size_t(B * 16), 0.f);
+            for (int64_t b = 0; b < B; ++b)
+                for (int64_t gl = 0; gl < 4; ++gl) {
+                    const int64_t g = b * 4 + gl;
+                    for (int64_t j = 0; j < 16; ++j) {
+                        const int8_t lo = natural[size_t(g * kQuantGroup + j)], hi = natural[size_t(g * kQuantGroup + 16 + j)];
+                        v.q[size_t(b * 128 + gl * 16 + j)]      = lo;
+                        v.q[size_t(b * 128 + 64 + gl * 16 + j)] = hi;
+                        v.q4_bias[size_t(b * 16 + (gl * 16 + j) / 4)] += 8 * (int32_t(lo) + int32_t(hi));
+                    }
+                    for (int64_t l = 0; l < 4; ++l) v.lane_scale[size_t(b * 16 + gl * 4 + l)] = v.scale[size_t(g)];
+                }
+        }
+        break;
+    }
+    case Tier::portable_or_avx2: break;
+    }
+}
+
+void gemv_bf16_rows(const GemvVector& v, const uint16_t* w, int64_t rows, float* y) {
+    const int64_t n = v.n;
+    switch (tier(GemvWeights::bf16)) {
+    case Tier::avx512_bf16:
+        four_at_a_time(rows, [&](auto R, int64_t r) { bf16_block_bf16ext<decltype(R)::value>(v, w + r * n, y + r); });
+        return;
+    case Tier::avx512:
+        four_at_a_time(rows, [&](auto R, int64_t r) { bf16_block_avx512<decltype(R)::value>(v, w + r * n, y + r); });
+        return;
+    default:
+        for (int64_t r = 0; r < rows; ++r) y[r] = dot_bf16(v.x, w + r * n, n);
+    }
+}
+
+void gemv_q8_rows(const GemvVector& v, const int8_t* w, const float* scales, int64_t rows, float* y) {
+    const int64_t n = v.n, G = n / kQuantGroup;
+    if (tier(GemvWeights::q8) == Tier::avx512_vnni) {
+        four_at_a_time(rows, [&](auto R, int64_t r) { q8_block_vnni<decltype(R)::value>(v, w + r * n, scales + r * G, y + r); });
+        return;
+    }
+    for (int64_t r = 0; r < rows; ++r) y[r] = dot_q8(v.x, w + r * n, scales + r * G, n);
+}
+
+void gemv_q4_rows(const GemvVector& v, const uint8_t* w, const float* scales, int64_t rows, float* y) {
+    const int64_t n = v.n, G = n / kQuantGroup;
+    if (tier(GemvWeights::q4) == Tier::avx512_vnni) {
+        four_at_a_time(rows, [&](auto R, int64_t r) { q4_block_vnni<decltype(R)::value>(v, w + r * n / 2, scales + r * G, y + r); });
+        return;
+    }
+    for (int64_t r = 0; r < rows; ++r) y[r] = dot_q4(v.x, w + r * n / 2, scales + r * G, n);
+}
+
+const char* gemv_isa(GemvWeights kind) {
+    switch (tier(kind)) {
+    case Tier::avx512_bf16: return "avx512-bf16";
+    case Tier::avx512_vnni: return "avx512-vnni";
+    case Tier::avx512: return "avx512";
+    case Tier::portable_or_avx2: break;
+    }
+    return kernel_isa();
+}
+
+} // namespace glmv::ops
