@@ -46,7 +46,10 @@ int run_kernel_bench(int argc, char** argv, double (*measure_bandwidth_gbs)()) {
         if (std::string(fmt) != "bf16") {
             copy  = dense; // quantize_matrix releases the pages of its source
             w.data = reinterpret_cast<const uint8_t*>(copy.data());
+            const auto t0 = std::chrono::steady_clock::now();
             ops::quantize_matrix(w, std::string(fmt) == "q8" ? ops::Quant::q8 : ops::Quant::q4);
+            const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+            std::printf("%-5s quantised at %.0f M weights/s\n", fmt, double(rows * cols) / s / 1e6);
         }
         const ops::GemvWeights kind = std::string(fmt) == "q8" ? ops::GemvWeights::q8
                                       : std::string(fmt) == "q4" ? ops::GemvWeights::q4
