@@ -29,19 +29,17 @@ struct Features {
     bool avx512 = false, bf16 = false, vnni = false;
 };
 
+// Builds on kernels.cpp's choice (cpuid and the GLMV_KERNELS override are read there): the extensions are only
+// used on top of AVX-512, and GLMV_KERNELS=avx512 turns them off to compare.
 const Features& features() {
     static const Features f = [] {
-        __builtin_cpu_init();
         Features r;
-        r.avx512 = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw");
-        r.bf16   = r.avx512 && __builtin_cpu_supports("avx512bf16");
-        r.vnni   = r.avx512 && __builtin_cpu_supports("avx512vnni");
-        // GLMV_KERNELS=portable|avx2|avx512 forces a lower tier (tests and benchmarks compare them).
-        if (const char* env = std::getenv("GLMV_KERNELS")) {
-            const std::string e(env);
-            if (e == "portable" || e == "avx2") r = Features{};
-            else if (e == "avx512") r.bf16 = r.vnni = false;
-        }
+        r.avx512 = std::string(kernel_isa()) == "avx512";
+        const char* env = std::getenv("GLMV_KERNELS");
+        if (!r.avx512 || (env && std::string(env) == "avx512")) return r;
+        __builtin_cpu_init();
+        r.bf16 = __builtin_cpu_supports("avx512bf16");
+        r.vnni = __builtin_cpu_supports("avx512vnni");
         return r;
     }();
     return f;
@@ -52,13 +50,6 @@ Tier tier(GemvWeights kind) {
     if (!f.avx512) return Tier::portable_or_avx2;
     if (kind == GemvWeights::bf16) return f.bf16 ? Tier::avx512_bf16 : Tier::avx512;
     return f.vnni ? Tier::avx512_vnni : Tier::portable_or_avx2;
-}
-
-inline float bf16_bits_to_f32(uint16_t v) {
-    const uint32_t u = uint32_t(v) << 16;
-    float          f;
-    std::memcpy(&f, &u, 4);
-    return f;
 }
 
 // ---- bf16 weights -----------------------------------------------------------------------------------------------
@@ -82,7 +73,7 @@ __attribute__((target("avx512f,avx512bw,avx512bf16"))) void bf16_block_bf16ext(c
     }
     for (int k = 0; k < R; ++k) {
         float s = _mm512_reduce_add_ps(_mm512_add_ps(ah[k], al[k]));
-        for (int64_t i = n32; i < n; ++i) s += v.x[i] * bf16_bits_to_f32(w[k * n + i]);
+        for (int64_t i = n32; i < n; ++i) s += v.x[i] * bf16_to_f32(w[k * n + i]);
         y[k] = s;
     }
 }
@@ -107,7 +98,7 @@ __attribute__((target("avx512f,avx512bw"))) void bf16_block_avx512(const GemvVec
     }
     for (int k = 0; k < R; ++k) {
         float s = _mm512_reduce_add_ps(_mm512_add_ps(ae[k], ao[k]));
-        for (int64_t i = n32; i < n; ++i) s += v.x[i] * bf16_bits_to_f32(w[k * n + i]);
+        for (int64_t i = n32; i < n; ++i) s += v.x[i] * bf16_to_f32(w[k * n + i]);
         y[k] = s;
     }
 }
@@ -189,20 +180,6 @@ __attribute__((target("avx512f,avx512bw,avx512vnni"))) void q4_block_vnni(const 
 
 // ---- preparation ------------------------------------------------------------------------------------------------
 
-void quantize_vector_groups(const float* x, int64_t n, std::vector<int8_t>& q, std::vector<float>& scale) {
-    const int64_t G = n / kQuantGroup;
-    q.resize(size_t(n));
-    scale.resize(size_t(G));
-    for (int64_t g = 0; g < G; ++g) {
-        float amax = 0;
-        for (int64_t j = 0; j < kQuantGroup; ++j) amax = std::max(amax, std::fabs(x[g * kQuantGroup + j]));
-        const float s = amax / 127.f, inv = s > 0 ? 1.f / s : 0.f;
-        scale[size_t(g)] = s;
-        for (int64_t j = 0; j < kQuantGroup; ++j)
-            q[size_t(g * kQuantGroup + j)] = int8_t(std::lround(std::clamp(x[g * kQuantGroup + j] * inv, -127.f, 127.f)));
-    }
-}
-
 template <typename Block>
 void four_at_a_time(int64_t rows, Block&& block) {
     int64_t r = 0;
@@ -231,8 +208,11 @@ void gemv_prepare(const float* x, int64_t n, GemvWeights kind, GemvVector& v) {
         for (int64_t j = 0; j < n / 2; ++j) v.even[size_t(j)] = x[2 * j], v.odd[size_t(j)] = x[2 * j + 1];
         break;
     case Tier::avx512_vnni: {
-        std::vector<int8_t> natural;
-        quantize_vector_groups(x, n, kind == GemvWeights::q8 ? v.q : natural, v.scale);
+        // The same per-group int8 rule as q8 weights (amax / 127).
+        std::vector<int8_t>& q = kind == GemvWeights::q8 ? v.q : v.q_natural;
+        q.resize(size_t(n));
+        v.scale.resize(size_t(n / kQuantGroup));
+        quantize_row_q8(x, n, q.data(), v.scale.data());
         if (kind == GemvWeights::q8) {
             v.q_offset.resize(size_t(n));
             for (int64_t i = 0; i < n; ++i) v.q_offset[size_t(i)] = uint8_t(int(v.q[size_t(i)]) + 128);
@@ -249,7 +229,7 @@ void gemv_prepare(const float* x, int64_t n, GemvWeights kind, GemvVector& v) {
                 for (int64_t gl = 0; gl < 4; ++gl) {
                     const int64_t g = b * 4 + gl;
                     for (int64_t j = 0; j < 16; ++j) {
-                        const int8_t lo = natural[size_t(g * kQuantGroup + j)], hi = natural[size_t(g * kQuantGroup + 16 + j)];
+                        const int8_t lo = v.q_natural[size_t(g * kQuantGroup + j)], hi = v.q_natural[size_t(g * kQuantGroup + 16 + j)];
                         v.q[size_t(b * 128 + gl * 16 + j)]      = lo;
                         v.q[size_t(b * 128 + 64 + gl * 16 + j)] = hi;
                         v.q4_bias[size_t(b * 16 + (gl * 16 + j) / 4)] += 8 * (int32_t(lo) + int32_t(hi));

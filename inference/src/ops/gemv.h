@@ -24,6 +24,7 @@ struct GemvVector {
     std::vector<float> even, odd;
     // q8/q4, AVX512-VNNI: x quantised per group of 32 (int8 + fp32 scale).
     std::vector<int8_t>  q;        // q8: natural order; q4: per 4 groups, the low-nibble halves then the high ones
+    std::vector<int8_t>  q_natural; // q4: the natural order, before the rearrangement
     std::vector<uint8_t> q_offset; // q8: q + 128 (the unsigned operand of vpdpbusd)
     std::vector<float>   scale;    // per group
     std::vector<int32_t> q4_bias;  // q4: per 32-bit lane of a 64-byte block, 8·Σ of the x values that meet it
