@@ -121,6 +121,25 @@ class RopeIndex:
         return pos[:, 0, :]
 
 
+def new_model(cfg, zero_init_vision_residuals=True):
+    """A freshly initialised model; with zero_init_vision_residuals the vision blocks' residual branches start at
+    zero, so the tower starts near-linear."""
+    from transformers import Glm4vForConditionalGeneration
+    try:
+        model = Glm4vForConditionalGeneration._from_config(cfg, attn_implementation="sdpa")
+    except Exception as e:
+        print("sdpa config failed:", repr(e))
+        model = Glm4vForConditionalGeneration(cfg)
+    if zero_init_vision_residuals:
+        with torch.no_grad():
+            for blk in model.model.visual.blocks:
+                for lin in (blk.attn.proj, blk.mlp.down_proj):
+                    lin.weight.zero_()
+                    if getattr(lin, "bias", None) is not None:
+                        lin.bias.zero_()
+    return model
+
+
 def teacher_forced_eval(model, model_dir, sid, pad_id, seed, per_category=96):
     """Fresh samples from another seed, scored with the answer tokens given (see hf_common.answer_stats)."""
     model.eval()
@@ -175,18 +194,7 @@ def main():
     write_static_files(a.out, a.tokenizer_dir)
     sid = hf_common.special_ids(a.out)
     cfg, eos = make_config(sid)
-    from transformers import Glm4vForConditionalGeneration
-    try:
-        model = Glm4vForConditionalGeneration._from_config(cfg, attn_implementation="sdpa")
-    except Exception as e:
-        print("sdpa config failed:", repr(e))
-        model = Glm4vForConditionalGeneration(cfg)
-    with torch.no_grad():  # zero-init the vision blocks' residual branches: the tower starts near-linear
-        for blk in model.model.visual.blocks:
-            for lin in (blk.attn.proj, blk.mlp.down_proj):
-                lin.weight.zero_()
-                if getattr(lin, "bias", None) is not None:
-                    lin.bias.zero_()
+    model = new_model(cfg)
     if a.init_from:
         from safetensors.torch import load_file
         missing, unexpected = model.load_state_dict(load_file(os.path.join(a.init_from, "model.safetensors")),
