@@ -26,11 +26,12 @@ std::string normalise(std::string s) {
 }
 
 // The targets are 90 % for color/shape/count and 80 % for documents and video. The shipped model meets them
-// for color, shape and video; counting is at 76 % and document reading has not been learned yet (12 %, chance is
-// about 8 %), so those two are held to what the shipped model does (a regression guard, one or two misses of
-// margin) until a better-trained model replaces it — see resources/demo-model/README.md.
+// for color, shape and video; counting is at 88 % and document reading has not been learned (8 %, chance is about
+// 8 %), so those two are held to what the shipped model does (a regression guard, two misses of margin for
+// counting, a well-formed answer for documents) until a better-trained model replaces it — see
+// resources/demo-model/README.md.
 double required_accuracy(const std::string& category) {
-    if (category == "count") return 0.64;
+    if (category == "count") return 0.80;
     if (category == "document") return 0.0;
     if (category == "video") return 0.80;
     return 0.90;

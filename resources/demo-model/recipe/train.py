@@ -23,6 +23,7 @@ import torch
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
+import fastpath  # noqa: E402
 import hf_common  # noqa: E402
 import synth  # noqa: E402
 
@@ -65,6 +66,7 @@ class SynthData(torch.utils.data.Dataset):
         self.easy_batches = 0
         self.mix = None
         self.video_fraction = None
+        self.u8 = False
 
     def __len__(self):
         return self.n
@@ -79,6 +81,10 @@ class SynthData(torch.utils.data.Dataset):
         s = synth.training_sample(rng, video=synth.is_video_batch(self.seed, b, self.video_fraction),
                                   easy=b < self.easy_batches, mix=self.mix)
         ex = hf_common.encode_training(self.proc, s, rng, self.assistant_id)
+        if self.u8:
+            for k in hf_common.PIXEL_KEYS:
+                if k in ex:
+                    ex[k] = hf_common.pixels_to_u8(ex[k], strict=True)
         if self.cfg is not None:  # 3D RoPE positions on the CPU here, with transformers' own get_rope_index
             if self.rope is None:
                 self.rope = RopeIndex(self.cfg)
@@ -146,7 +152,7 @@ def teacher_forced_eval(model, model_dir, sid, pad_id, seed, per_category=96):
     proc = hf_common.load_processor(model_dir)
     aid = sid["<|assistant|>"]
     tasks = {"color": synth.task_color, "shape": synth.task_shape, "count": synth.task_count,
-             "document": synth.task_document, "video": synth.task_video}
+             "document": synth.task_document, "video": synth.task_video, "text": synth.task_text}
     acc = {}
     for t, (name, fn) in enumerate(tasks.items()):
         ok_all = []
@@ -166,6 +172,80 @@ def teacher_forced_eval(model, model_dir, sid, pad_id, seed, per_category=96):
     return acc
 
 
+def u8_roundtrip_ok(proc, sid):
+    """The uint8 transport must give back exactly what the processor made, for pages, images and videos."""
+    aid = sid["<|assistant|>"]
+    worst = 0.0
+    for i, fn in enumerate((synth.task_document, synth.task_color, synth.task_video, synth.task_document)):
+        ex = hf_common.encode_training(proc, fn(np.random.default_rng([31, i])), np.random.default_rng([32, i]), aid)
+        for k in hf_common.PIXEL_KEYS:
+            if k in ex:
+                u8 = hf_common.pixels_to_u8(ex[k])
+                if u8.dtype != torch.uint8:
+                    print(f"uint8 pixels: {k} of a {fn.__name__} sample is not whole 8-bit values; sending float32")
+                    return False
+                worst = max(worst, float((hf_common.pixels_from_u8(u8) - ex[k]).abs().max()))
+    ok = worst < 1e-4
+    print(f"uint8 pixels: largest difference after the round trip {worst:.2e} -> {'used' if ok else 'NOT used'}",
+          flush=True)
+    return ok
+
+
+def verification_batches(model_dir, sid, pad_id, seed):
+    """Two real batches for fastpath.install: mixed still images and pages, and videos (as in training, videos
+    come in batches of their own)."""
+    proc = hf_common.load_processor(model_dir)
+    aid = sid["<|assistant|>"]
+    still = [synth.task_color, synth.task_shape, synth.task_count, synth.task_text, synth.task_document,
+             synth.task_document, synth.task_chat]
+    out = []
+    for fns in (still * 2, [synth.task_video] * 6):
+        ex = [hf_common.encode_training(proc, fn(np.random.default_rng([seed, 555, i])),
+                                        np.random.default_rng([seed, 556, i]), aid) for i, fn in enumerate(fns)]
+        b = hf_common.collate(ex, pad_id)
+        b.pop("categories")
+        out.append({k: v.cuda() for k, v in b.items()})
+    return out
+
+
+def speed_check(model, check, loader, steps=24):
+    """Where a training step's time goes: HF's vision code vs the fast path, data loading, a profile."""
+    batches = []
+    t0 = time.time()
+    for b in loader:
+        b.pop("categories")
+        b = {k: v.cuda() for k, v in b.items()}
+        batches.append({k: hf_common.pixels_from_u8(v) if k in hf_common.PIXEL_KEYS else v for k, v in b.items()})
+        if len(batches) == steps:
+            break
+    print(f"data: {steps} batches in {time.time() - t0:.1f}s (workers starting included)", flush=True)
+    still = [b for b in batches if "pixel_values" in b][:6]
+    video = [b for b in batches if "pixel_values_videos" in b][:2]
+    t_hf = fastpath.time_steps(model, still + video)
+    print(f"transformers' code: {t_hf * 1000:.0f} ms per forward+backward ({len(still)} still, {len(video)} video "
+          f"batches)", flush=True)
+    print("fast path:", fastpath.install(model, check, log=lambda m: print(m, flush=True)), flush=True)
+    t_fast = fastpath.time_steps(model, still + video)
+    print(f"fast path: {t_fast * 1000:.0f} ms per forward+backward", flush=True)
+    t0 = time.time()
+    n = 0
+    for b in loader:  # the workers are warm now: the steady data rate
+        n += 1
+        if n == steps:
+            break
+    print(f"data, steady: {n / (time.time() - t0):.2f} batches/s", flush=True)
+    from torch.profiler import ProfilerActivity, profile
+    with profile(activities=[ProfilerActivity.CPU, ProfilerActivity.CUDA]) as prof:
+        fastpath.time_steps(model, still[:3], reps=1)
+    print(prof.key_averages().table(sort_by="cpu_time_total", row_limit=25), flush=True)
+    for key in ("self_cuda_time_total", "self_device_time_total"):
+        try:
+            print(prof.key_averages().table(sort_by=key, row_limit=15), flush=True)
+            break
+        except Exception as e:
+            print(f"profile table by {key}: {e!r}"[:200])
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--tokenizer-dir", required=True)
@@ -180,7 +260,14 @@ def main():
     ap.add_argument("--eval-dir")
     ap.add_argument("--eval-out")
     ap.add_argument("--log-every", type=int, default=50)
-    ap.add_argument("--cpu-rope", type=int, default=0, help="compute 3D positions in the data workers")
+    ap.add_argument("--cpu-rope", type=int, default=1, help="compute 3D positions in the data workers (checked "
+                    "against the model's own on the first batch)")
+    ap.add_argument("--fastpath", type=int, default=1, help="batched vision attention etc. (fastpath.py; kept only "
+                    "where it agrees with transformers' code on real batches)")
+    ap.add_argument("--u8-pixels", type=int, default=1, help="pass pixels from the data workers as uint8 (exact; "
+                    "checked at start), normalised on the GPU")
+    ap.add_argument("--speed-check", action="store_true", help="time training steps with and without the fast "
+                    "path, profile them, and exit")
     ap.add_argument("--easy-steps", type=int, default=200, help="curriculum: color/shape/count (+video) only")
     ap.add_argument("--hold", type=float, default=0.6, help="fraction of the run at peak lr before the cosine")
     ap.add_argument("--init-from", help="start from this model folder's weights (a second training stage)")
@@ -232,6 +319,7 @@ def main():
     ds.easy_batches = a.easy_steps
     ds.mix = synth.mix_from_spec(a.mix) if a.mix else None
     ds.video_fraction = a.video_fraction
+    ds.u8 = a.u8_pixels and u8_roundtrip_ok(proc, sid)
     pad_id = sid["<|endoftext|>"]
     loader = torch.utils.data.DataLoader(ds, batch_size=a.batch, shuffle=False, num_workers=a.workers,
                                          collate_fn=lambda b: hf_common.collate(b, pad_id), prefetch_factor=8,
@@ -251,6 +339,13 @@ def main():
             return a.lr
         f = (f - a.hold) / (1 - a.hold)
         return a.lr * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * min(1.0, f))))
+
+    if a.fastpath or a.speed_check:
+        check = verification_batches(a.out, sid, pad_id, a.seed)
+        if a.speed_check:
+            speed_check(model, check, loader)
+            return
+        print("fast path:", fastpath.install(model, check, log=lambda m: print(m, flush=True)), flush=True)
 
     t_loop = time.time()
     wait = 0.0
@@ -274,7 +369,11 @@ def main():
         for g in opt.param_groups:
             g["lr"] = lr_at(step, time.time() - t_loop)
         cats = batch.pop("categories")
+        n_tokens = int(batch["attention_mask"].sum())
         inp = {k: v.cuda(non_blocking=True) for k, v in batch.items()}
+        for k in hf_common.PIXEL_KEYS:
+            if k in inp:
+                inp[k] = hf_common.pixels_from_u8(inp[k])
         if "position_ids" in inp and not rope_checked:
             rope_checked = True
             try:
@@ -314,14 +413,13 @@ def main():
             if skipped > 50:
                 raise SystemExit("too many non-finite steps")
         opt.zero_grad(set_to_none=True)
-        tok_count += int(inp["attention_mask"].sum())
-        if torch.isfinite(loss):
-            loss_acc += float(loss.detach())
-            loss_n += 1
+        tok_count += n_tokens
+        loss_acc = loss_acc + torch.nan_to_num(loss.detach(), nan=0.0, posinf=0.0)  # summed on the GPU: no sync
+        loss_n += 1
         step += 1
         if step % a.log_every == 0 or step == 1:
             el = time.time() - t_loop
-            print(f"step {step:5d} loss {loss_acc / max(1, loss_n):.4f} lr {lr_at(step, el):.2e} gnorm {float(gn):.2f} "
+            print(f"step {step:5d} loss {float(loss_acc) / max(1, loss_n):.4f} lr {lr_at(step, el):.2e} gnorm {float(gn):.2f} "
                   f"| {el:.0f}s, {step / el:.2f} it/s, {tok_count / el:.0f} tok/s, data wait {wait:.0f}s", flush=True)
             loss_acc, loss_n = 0.0, 0
     print(f"skipped updates: {skipped}")
