@@ -235,6 +235,8 @@ int main(int argc, char** argv) {
     }
     const Model& m = *model.value();
     r["weights"]             = opt["weights"];
+    // What the decoder runs in: a folder written by glmv-cli quantize keeps its own format under --weights bf16.
+    r["weight_format"] = m.weight_format() == WeightFormat::q8 ? "q8" : m.weight_format() == WeightFormat::q4 ? "q4" : "bf16";
     r["load_ms"]             = seconds_since(t0) * 1e3;
     r["weight_bytes"]        = m.weight_bytes();
     r["rss_after_load_bytes"] = proc_status_bytes("VmRSS:");

@@ -284,6 +284,19 @@ Result<SafetensorsFile> SafetensorsFile::parse(const uint8_t* data, uint64_t siz
     return out;
 }
 
+void drop_mapped_pages(const void* data, uint64_t nbytes) {
+    const uintptr_t page  = uintptr_t(sysconf(_SC_PAGESIZE));
+    const uintptr_t begin = (reinterpret_cast<uintptr_t>(data) + page - 1) & ~(page - 1);
+    const uintptr_t end   = (reinterpret_cast<uintptr_t>(data) + nbytes) & ~(page - 1);
+    if (data && end > begin) madvise(reinterpret_cast<void*>(begin), end - begin, MADV_DONTNEED);
+}
+
+void prefetch_mapped_pages(const void* data, uint64_t nbytes) {
+    const uintptr_t page  = uintptr_t(sysconf(_SC_PAGESIZE));
+    const uintptr_t begin = reinterpret_cast<uintptr_t>(data) & ~(page - 1);
+    if (data && nbytes > 0) madvise(reinterpret_cast<void*>(begin), reinterpret_cast<uintptr_t>(data) + nbytes - begin, MADV_WILLNEED);
+}
+
 void SafetensorsFile::release_pages() const {
     if (mapping_ && mapping_->data()) madvise(const_cast<uint8_t*>(mapping_->data()), mapping_->size(), MADV_DONTNEED);
 }
@@ -403,25 +416,32 @@ void SafetensorsWriter::add_i64(const std::string& name, std::vector<int64_t> sh
     add(name, DType::i64, std::move(shape), data, uint64_t(n) * 8);
 }
 
-Status SafetensorsWriter::write(const std::string& path) const {
+std::string safetensors_header(const std::vector<TensorEntry>& tensors, const std::map<std::string, std::string>& metadata,
+                               uint64_t align) {
     json     hdr = json::object();
     uint64_t off = 0;
-    if (!metadata_.empty()) hdr["__metadata__"] = metadata_;
-    for (const Entry& e : entries_) {
-        hdr[e.name] = {{"dtype", dtype_name(e.dtype)}, {"shape", e.shape}, {"data_offsets", {off, off + e.bytes.size()}}};
-        off += e.bytes.size();
+    if (!metadata.empty()) hdr["__metadata__"] = metadata;
+    for (const TensorEntry& e : tensors) {
+        hdr[e.name] = {{"dtype", dtype_name(e.dtype)}, {"shape", e.shape}, {"data_offsets", {off, off + e.nbytes}}};
+        off += e.nbytes;
     }
     std::string h = hdr.dump();
-    while ((h.size() + 8) % 8 != 0) h.push_back(' '); // 8-byte alignment of the data region, as upstream does
+    if (align == 0) align = 1;
+    while ((h.size() + 8) % align != 0) h.push_back(' ');
+    std::string out(8, '\0');
+    for (int i = 0; i < 8; ++i) out[size_t(i)] = char(uint8_t(uint64_t(h.size()) >> (8 * i)));
+    return out + h;
+}
+
+Status SafetensorsWriter::write(const std::string& path) const {
+    std::vector<TensorEntry> list;
+    for (const Entry& e : entries_) list.push_back({e.name, e.dtype, e.shape, e.bytes.size()});
+    const std::string prefix = safetensors_header(list, metadata_); // 8-byte alignment of the data region, as upstream
     const std::string tmp = path + ".tmp";
     {
         std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
         if (!f) return Status(ErrorCode::io_error, "cannot write '" + tmp + "'");
-        uint8_t  len[8];
-        uint64_t n = h.size();
-        for (int i = 0; i < 8; ++i) len[i] = uint8_t(n >> (8 * i));
-        f.write(reinterpret_cast<const char*>(len), 8);
-        f.write(h.data(), std::streamsize(h.size()));
+        f.write(prefix.data(), std::streamsize(prefix.size()));
         for (const Entry& e : entries_) f.write(reinterpret_cast<const char*>(e.bytes.data()), std::streamsize(e.bytes.size()));
         if (!f) return Status(ErrorCode::io_error, "failed writing '" + tmp + "' (disk full?)");
     }

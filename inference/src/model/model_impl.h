@@ -53,14 +53,26 @@ struct TextWeights {
     WeightMatrix                  lm_head; // [V, H]
 };
 
+// A matrix that q8/q4 apply to, as bound from a dense folder: quantised at load or written by glmv-cli quantize.
+// The list is made while binding (model_load.cpp), so both paths quantise the same matrices the same way.
+struct QuantizableMatrix {
+    std::string       name;   // stored name of the quantised form's base: the source tensor's own name, or
+                              // "lm_head.weight" for a tied LM head
+    WeightMatrix*     matrix; // into Model::Impl::text; dense until quantised
+    const TensorView* source; // the dense tensor it is read from (the embedding table for a tied LM head)
+    bool              tied;   // the source stays in the model as well (tied LM head)
+};
+
 struct Model::Impl {
-    ModelConfig   config;
-    std::string   model_dir;
-    WeightStore   store;
-    VisionWeights vision;
-    TextWeights   text;
-    LoadParams    params;
-    uint64_t      weight_bytes = 0;
+    ModelConfig                    config;
+    std::string                    model_dir;
+    WeightStore                    store;
+    VisionWeights                  vision;
+    TextWeights                    text;
+    LoadParams                     params;
+    WeightFormat                   weights = WeightFormat::bf16; // what the matrices are in memory
+    uint64_t                       weight_bytes = 0;
+    std::vector<QuantizableMatrix> quantizable; // empty for a quantised folder (already quantised)
 };
 
 } // namespace glmv

@@ -1,9 +1,11 @@
-// Model::load: config → expected tensor table → bind every tensor (shape + dtype checked) without copying.
+// Model::load: config → expected tensor table → bind every tensor (shape + dtype checked) without copying; then
+// quantise at load, unless the folder was written by glmv-cli quantize (its q8/q4 tensors are bound as mapped).
 #include <filesystem>
 #include <omp.h>
 
 #include "glmv/common/log.h"
 #include "model/model_impl.h"
+#include "model/quantized_format.h"
 
 namespace glmv {
 
@@ -74,12 +76,56 @@ Status bind_vision(const VisionConfig& v, TensorChecker& c, VisionWeights* w) {
     return {};
 }
 
-Status bind_text(const TextConfig& t, bool tie, TensorChecker& c, TextWeights* w) {
+// The matrices q8/q4 apply to (can_quantize), bound by the folder's stored format: an ordinary folder binds them
+// dense and lists them for quantisation (at load, or by glmv-cli quantize); a quantised folder binds the stored
+// data and scales, mapped as they are.
+struct LinearBinder {
+    TensorChecker&                  checker;
+    WeightFormat                    stored;
+    std::vector<QuantizableMatrix>* quantizable;
+
+    void bind(WeightMatrix& w, const std::string& name, int64_t rows, int64_t cols) {
+        if (stored != WeightFormat::bf16 && ops::can_quantize(cols)) {
+            auto [data, scales] = checker.require_quantized(name, rows, cols, stored);
+            if (data) w = quantized_view(data, scales, rows, cols);
+            return;
+        }
+        const TensorView* t = checker.require(name, {rows, cols});
+        w                   = as_matrix(t, rows, cols);
+        if (t && stored == WeightFormat::bf16 && ops::can_quantize(cols)) quantizable->push_back({t->name, &w, t, false});
+    }
+
+    // A tied LM head: the embedding table, or in a quantised folder its own stored quantised copy.
+    void bind_tied_head(WeightMatrix& head, const WeightMatrix& embed, const TensorView* embed_tensor) {
+        if (stored != WeightFormat::bf16 && ops::can_quantize(embed.cols)) {
+            auto [data, scales] = checker.require_quantized("lm_head.weight", embed.rows, embed.cols, stored);
+            if (data) head = quantized_view(data, scales, embed.rows, embed.cols);
+            return;
+        }
+        head = embed;
+        if (embed_tensor && stored == WeightFormat::bf16 && ops::can_quantize(embed.cols))
+            quantizable->push_back({"lm_head.weight", &head, embed_tensor, true});
+    }
+
+    WeightMatrix quantized_view(const TensorView* data, const TensorView* scales, int64_t rows, int64_t cols) const {
+        WeightMatrix w;
+        w.quant  = quantized::to_quant(stored);
+        w.dtype  = data->dtype;
+        w.data   = data->data;
+        w.scales = reinterpret_cast<const float*>(scales->data); // alignment checked by quantized_file_format
+        w.rows   = rows;
+        w.cols   = cols;
+        return w;
+    }
+};
+
+Status bind_text(const TextConfig& t, bool tie, TensorChecker& c, LinearBinder& lin, TextWeights* w) {
     const std::string p = "model.language_model.";
     const int64_t     H = t.hidden_size, V = t.vocab_size, I = t.intermediate;
     const int64_t     QD = t.n_head * t.head_dim, KD = t.n_head_kv * t.head_dim;
-    w->embed = bind_matrix(c, p + "embed_tokens.weight", {V, H});
-    w->layers.resize(size_t(t.n_layer));
+    const TensorView* embed = c.require(p + "embed_tokens.weight", {V, H});
+    w->embed                = as_matrix(embed, V, H);
+    w->layers.resize(size_t(t.n_layer)); // not resized again: `lin` keeps pointers to the matrices
     for (int64_t i = 0; i < t.n_layer; ++i) {
         const std::string b = p + "layers." + std::to_string(i) + ".";
         TextLayerWeights& l = w->layers[size_t(i)];
@@ -87,21 +133,21 @@ Status bind_text(const TextConfig& t, bool tie, TensorChecker& c, TextWeights* w
         l.post_self_attn_norm = bind_vector(c, b + "post_self_attn_layernorm.weight", H);
         l.post_attention_norm = bind_vector(c, b + "post_attention_layernorm.weight", H);
         l.post_mlp_norm       = bind_vector(c, b + "post_mlp_layernorm.weight", H);
-        l.q                   = bind_matrix(c, b + "self_attn.q_proj.weight", {QD, H});
-        l.k                   = bind_matrix(c, b + "self_attn.k_proj.weight", {KD, H});
-        l.v                   = bind_matrix(c, b + "self_attn.v_proj.weight", {KD, H});
+        lin.bind(l.q, b + "self_attn.q_proj.weight", QD, H);
+        lin.bind(l.k, b + "self_attn.k_proj.weight", KD, H);
+        lin.bind(l.v, b + "self_attn.v_proj.weight", KD, H);
         if (t.attention_bias) {
             l.q_bias = bind_vector(c, b + "self_attn.q_proj.bias", QD);
             l.k_bias = bind_vector(c, b + "self_attn.k_proj.bias", KD);
             l.v_bias = bind_vector(c, b + "self_attn.v_proj.bias", KD);
         }
-        l.o       = bind_matrix(c, b + "self_attn.o_proj.weight", {H, QD});
-        l.gate_up = bind_matrix(c, b + "mlp.gate_up_proj.weight", {2 * I, H});
-        l.down    = bind_matrix(c, b + "mlp.down_proj.weight", {H, I});
+        lin.bind(l.o, b + "self_attn.o_proj.weight", H, QD);
+        lin.bind(l.gate_up, b + "mlp.gate_up_proj.weight", 2 * I, H);
+        lin.bind(l.down, b + "mlp.down_proj.weight", H, I);
     }
     w->norm = bind_vector(c, p + "norm.weight", H);
-    if (tie) w->lm_head = w->embed;
-    else w->lm_head = bind_matrix(c, "lm_head.weight", {V, H});
+    if (tie) lin.bind_tied_head(w->lm_head, w->embed, embed);
+    else lin.bind(w->lm_head, "lm_head.weight", V, H);
     return {};
 }
 
@@ -113,6 +159,7 @@ Model::~Model() = default;
 const ModelConfig& Model::config() const { return impl_->config; }
 uint64_t           Model::weight_bytes() const { return impl_->weight_bytes; }
 const std::string& Model::model_dir() const { return impl_->model_dir; }
+WeightFormat       Model::weight_format() const { return impl_->weights; }
 
 Result<std::shared_ptr<const Model>> Model::load(const std::string& model_dir, const LoadParams& params) {
     namespace fs = std::filesystem;
@@ -124,31 +171,39 @@ Result<std::shared_ptr<const Model>> Model::load(const std::string& model_dir, c
     auto store = WeightStore::open(model_dir);
     if (!store) return store.status();
 
+    const WeightFormat stored = store->stored_format();
+    if (stored != WeightFormat::bf16 && params.weights != WeightFormat::bf16 && params.weights != stored) {
+        const std::string have = quantized::format_name(stored), want = quantized::format_name(params.weights);
+        return Status(ErrorCode::invalid_argument,
+                      "'" + model_dir + "' holds " + have + " weights written by glmv-cli quantize, so it cannot be "
+                      "loaded as " + want + " (quantising quantised weights again would add error): choose " + have +
+                      " (or bf16, which loads a folder as it is stored), or run glmv-cli quantize --weights " + want +
+                      " on the original model");
+    }
+
     auto impl       = std::make_unique<Impl>();
     impl->config    = std::move(cfg.value());
     impl->model_dir = model_dir;
     impl->store     = std::move(store.value());
     impl->params    = params;
+    impl->weights   = stored != WeightFormat::bf16 ? stored : params.weights;
     TensorChecker checker(impl->store);
+    LinearBinder  linear{checker, stored, &impl->quantizable};
     GLMV_RETURN_IF_ERROR(bind_vision(impl->config.vision, checker, &impl->vision));
-    GLMV_RETURN_IF_ERROR(bind_text(impl->config.text, impl->config.tie_word_embeddings, checker, &impl->text));
+    GLMV_RETURN_IF_ERROR(bind_text(impl->config.text, impl->config.tie_word_embeddings, checker, linear, &impl->text));
     GLMV_RETURN_IF_ERROR(checker.status().with_context(model_dir));
     impl->weight_bytes = impl->store.total_bytes();
-    if (params.weights != WeightFormat::bf16) {
+    if (stored == WeightFormat::bf16 && params.weights != WeightFormat::bf16) {
         // Decoder matrices and the LM head are quantised; the vision tower and the embedding table stay in the
         // file's dtype (the vision tower is GEMM-bound, and embeddings are read one row per token). The byte count
-        // swaps each matrix's file bytes for its quantised bytes, whatever the file dtype.
-        const ops::Quant q        = params.weights == WeightFormat::q8 ? ops::Quant::q8 : ops::Quant::q4;
-        auto             quantize = [&](WeightMatrix& w, bool in_file) {
-            const uint64_t before = w.bytes();
-            ops::quantize_matrix(w, q);
-            impl->weight_bytes = impl->weight_bytes - (in_file ? before : 0) + w.bytes();
-        };
-        for (TextLayerWeights& l : impl->text.layers)
-            for (WeightMatrix* w : {&l.q, &l.k, &l.v, &l.o, &l.gate_up, &l.down}) quantize(*w, true);
-        // A tied LM head is the embedding table (counted once in the file); its quantised copy is extra.
-        if (impl->config.tie_word_embeddings) impl->text.lm_head = impl->text.embed;
-        quantize(impl->text.lm_head, !impl->config.tie_word_embeddings);
+        // swaps each matrix's file bytes for its quantised bytes, whatever the file dtype; a tied LM head is the
+        // embedding table (counted once in the file), so its quantised copy is extra.
+        const ops::Quant q = quantized::to_quant(params.weights);
+        for (QuantizableMatrix& m : impl->quantizable) {
+            const uint64_t before = m.matrix->bytes();
+            ops::quantize_matrix(*m.matrix, q);
+            impl->weight_bytes = impl->weight_bytes - (m.tied ? 0 : before) + m.matrix->bytes();
+        }
         impl->store.release_pages(); // the bf16 pages read while quantising are no longer needed
     }
     if (params.n_threads > 0) omp_set_num_threads(params.n_threads);

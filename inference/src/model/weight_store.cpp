@@ -5,8 +5,12 @@
 #include <nlohmann/json.hpp>
 #include <set>
 #include <sstream>
+#include <tuple>
 
 #include "glmv/inference/limits.h"
+#include "glmv/inference/quantize.h"
+#include "model/quantized_format.h"
+#include "ops/kernels.h"
 
 namespace glmv {
 
@@ -70,6 +74,7 @@ Result<WeightStore> WeightStore::open(const std::string& dir) {
         if (shards.size() > size_t(limits::sharded_index_max_shards))
             return Status(ErrorCode::bad_format, index_path.string() + ": too many shards");
         shard_files.assign(shards.begin(), shards.end());
+        store.has_index_ = true;
     } else if (fs::exists(single_path, ec)) {
         shard_files.push_back("model.safetensors");
     } else {
@@ -78,10 +83,24 @@ Result<WeightStore> WeightStore::open(const std::string& dir) {
                                                 "choose the folder of a downloaded GLM-4.1V model");
     }
     std::map<std::string, std::string> actual_owner;
+    std::string                        first_shard;
     for (const std::string& shard : shard_files) {
         auto f = SafetensorsFile::open((fs::path(dir) / shard).string());
         if (!f) return f.status();
-        auto file = std::make_shared<SafetensorsFile>(std::move(f.value()));
+        auto file   = std::make_shared<SafetensorsFile>(std::move(f.value()));
+        auto format = quantized_file_format(*file);
+        if (!format) return format.status();
+        if (first_shard.empty()) {
+            first_shard          = shard;
+            store.stored_format_ = format.value();
+        } else if (format.value() != store.stored_format_) {
+            // Shards from two glmv-cli quantize runs (or a source shard left among quantised ones).
+            return Status(ErrorCode::bad_format,
+                          "'" + shard + "' holds " + quantized::format_name(format.value()) + " weights but '" +
+                              first_shard + "' holds " + quantized::format_name(store.stored_format_) + " in '" + dir +
+                              "': the folder mixes files of different formats; re-run glmv-cli quantize on the "
+                              "original model");
+        }
         for (const TensorView& t : file->tensors()) {
             if (store.by_name_.count(t.name))
                 return Status(ErrorCode::bad_format, "tensor '" + t.name + "' appears in both '" + actual_owner[t.name] +
@@ -145,6 +164,31 @@ const TensorView* TensorChecker::require(const std::string& name, const std::vec
         return nullptr;
     }
     return t;
+}
+
+std::pair<const TensorView*, const TensorView*> TensorChecker::require_quantized(const std::string& name, int64_t rows,
+                                                                                 int64_t cols, WeightFormat format) {
+    const std::string          dn = quantized::data_name(name, format), sn = quantized::scale_name(name, format);
+    const std::vector<int64_t> dshape = {rows, quantized::data_cols(cols, format)};
+    const std::vector<int64_t> sshape = {rows, cols / ops::kQuantGroup};
+    const TensorView*          d = store_.find(dn);
+    const TensorView*          s = store_.find(sn);
+    const DType                dt = quantized::data_dtype(format);
+    bool                       ok = true;
+    for (auto [t, tn, shape, dtype] : {std::tuple{d, dn, dshape, dt}, std::tuple{s, sn, sshape, DType::f32}}) {
+        if (!t) {
+            ++missing_;
+            problems_.push_back("missing tensor '" + tn + "' (expected " + dtype_name(dtype) + " " +
+                                shape_to_string(shape) + ")");
+            ok = false;
+        } else if (t->shape != shape || t->dtype != dtype) {
+            problems_.push_back("tensor '" + tn + "' is " + dtype_name(t->dtype) + " " + shape_to_string(t->shape) +
+                                ", expected " + dtype_name(dtype) + " " + shape_to_string(shape));
+            ok = false;
+        }
+    }
+    if (!ok) return {nullptr, nullptr};
+    return {d, s};
 }
 
 Status TensorChecker::status() const {

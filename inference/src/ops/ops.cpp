@@ -6,7 +6,6 @@
 #include "ops/kernels.h"
 
 #include <omp.h>
-#include <sys/mman.h>
 
 #include <Eigen/Core>
 #include <algorithm>
@@ -34,8 +33,10 @@ uint64_t WeightMatrix::bytes() const {
     return n * dtype_size(dtype);
 }
 
+bool can_quantize(int64_t cols) { return cols % kQuantGroup == 0; }
+
 void quantize_matrix(WeightMatrix& w, Quant q) {
-    if (q == Quant::none || w.quant != Quant::none || w.cols % kQuantGroup != 0 || w.empty()) return;
+    if (q == Quant::none || w.quant != Quant::none || w.empty() || !can_quantize(w.cols)) return;
     const int64_t      R = w.rows, C = w.cols, G = C / kQuantGroup;
     std::vector<uint8_t> data(size_t(q == Quant::q8 ? R * C : R * C / 2));
     std::vector<float>   scales(size_t(R * G));
@@ -51,9 +52,7 @@ void quantize_matrix(WeightMatrix& w, Quant q) {
     }
     // The dense source pages (mapped from the file) are not needed any more: drop them now, so quantising a
     // 20 GB checkpoint never holds both forms in memory.
-    const uintptr_t page = 4096, begin = (reinterpret_cast<uintptr_t>(w.data) + page - 1) & ~(page - 1);
-    const uintptr_t end  = (reinterpret_cast<uintptr_t>(w.data) + uint64_t(R * C) * dtype_size(w.dtype)) & ~(page - 1);
-    if (w.owned.empty() && end > begin) madvise(reinterpret_cast<void*>(begin), end - begin, MADV_DONTNEED);
+    if (w.owned.empty()) drop_mapped_pages(w.data, uint64_t(R * C) * dtype_size(w.dtype));
     w.owned        = std::move(data);
     w.owned_scales = std::move(scales);
     w.data         = w.owned.data();

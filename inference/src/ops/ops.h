@@ -30,7 +30,10 @@ struct WeightMatrix {
     uint64_t bytes() const;             // storage bytes read by one pass over the matrix
 };
 
-// Replaces a dense matrix by its q8 or q4 form (cols must be a multiple of 32; otherwise it stays dense).
+// Whether q8/q4 apply to a matrix whose rows hold `cols` weights: rows must split into whole groups of 32. Load-time
+// quantisation, glmv-cli quantize and the loader of its folders all ask this, so they leave the same matrices dense.
+bool can_quantize(int64_t cols);
+// Replaces a dense matrix by its q8 or q4 form (a matrix that cannot be quantised stays dense).
 void quantize_matrix(WeightMatrix& w, Quant q);
 
 // Widens row r of W into out[cols].

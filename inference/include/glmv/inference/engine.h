@@ -47,7 +47,10 @@ struct ModelInputs {
 enum class WeightFormat { bf16, q8, q4 };
 
 struct LoadParams {
-    WeightFormat weights   = WeightFormat::bf16; // q8/q4: quantised at load time
+    // bf16: the weights as stored (dense weights stay memory-mapped; a folder written by `glmv-cli quantize` is used
+    // in its own format). q8/q4: dense decoder matrices are quantised at load time; a folder quantised to the same
+    // format is mapped as it is, one quantised to the other format is refused (glmv/inference/quantize.h).
+    WeightFormat weights   = WeightFormat::bf16;
     int          n_threads = 0;                  // 0 = all cores (OpenMP default)
 };
 
@@ -59,6 +62,8 @@ class Model {
     const ModelConfig& config() const;
     // Bytes of the weights in their file format (what a forward pass reads).
     uint64_t           weight_bytes() const;
+    // The format of the decoder matrices in memory: quantised at load, as stored by glmv-cli quantize, or bf16.
+    WeightFormat       weight_format() const;
     const std::string& model_dir() const;
 
     struct Impl;

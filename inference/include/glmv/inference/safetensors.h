@@ -93,9 +93,30 @@ std::vector<float>   tensor_to_f32(const TensorView& t);
 // Converts an integer tensor (i64/i32/i16/i8/u8) to int64.
 std::vector<int64_t> tensor_to_i64(const TensorView& t);
 
+// madvise(DONTNEED) on the whole pages inside [data, data + nbytes) of a read-only mapping: a pass that read them
+// once (quantising, copying) does not keep them resident; later reads fault them back in from the file.
+void drop_mapped_pages(const void* data, uint64_t nbytes);
+// madvise(WILLNEED): starts reading those pages from the file in the background, so a streaming pass can compute on
+// one block while the kernel reads the next.
+void prefetch_mapped_pages(const void* data, uint64_t nbytes);
+
 float bf16_to_f32(uint16_t v);
 float f16_to_f32(uint16_t v);
 uint16_t f32_to_bf16(float v); // round to nearest even
+
+// A tensor of a header being written; the data regions follow in the order given, back to back.
+struct TensorEntry {
+    std::string          name;
+    DType                dtype = DType::f32;
+    std::vector<int64_t> shape;
+    uint64_t             nbytes = 0;
+};
+
+// The bytes in front of the data region: the 8-byte little-endian header length, then the JSON header padded with
+// spaces so that the data region starts at a multiple of `align` bytes (8 as upstream; 64 for cache lines). For
+// writers that stream the data themselves (glmv-cli quantize).
+std::string safetensors_header(const std::vector<TensorEntry>& tensors, const std::map<std::string, std::string>& metadata,
+                               uint64_t align = 8);
 
 class SafetensorsWriter {
   public:
