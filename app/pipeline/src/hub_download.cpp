@@ -2,13 +2,14 @@
 
 #include <httplib.h>
 #include <openssl/evp.h>
-#include <sys/statvfs.h>
 
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
+
+#include "glmv/common/disk_space.h"
 
 namespace glmv::pipeline {
 
@@ -181,14 +182,7 @@ Result<DownloadPlan> download_repo(const HubDownloadOptions& o, const std::funct
     std::error_code ec;
     fs::create_directories(o.out_dir, ec);
     if (ec) return Status(ErrorCode::io_error, "cannot create '" + o.out_dir + "': " + ec.message());
-    struct statvfs vfs {};
-    if (statvfs(o.out_dir.c_str(), &vfs) == 0) {
-        const uint64_t free_bytes = uint64_t(vfs.f_bavail) * uint64_t(vfs.f_frsize);
-        if (free_bytes < plan->missing_bytes + (64ull << 20))
-            return Status(ErrorCode::out_of_range, "not enough disk space in " + o.out_dir + ": " +
-                                                       std::to_string(plan->missing_bytes >> 20) + " MiB needed, " +
-                                                       std::to_string(free_bytes >> 20) + " MiB free");
-    }
+    GLMV_RETURN_IF_ERROR(ensure_free_space(o.out_dir, plan->missing_bytes));
     auto ep = parse_endpoint(default_endpoint(o));
     if (!ep) return ep.status();
     DownloadProgress p;

@@ -7,7 +7,6 @@
 // small whatever the model size; the next chunk is read ahead and the last one written behind (WriteBehind) while
 // one is quantised, and the source pages read are dropped as the writer goes. The folder is built next to its
 // destination and renamed into place when complete (io/output_folder.h).
-#include <sys/statvfs.h>
 
 #include <algorithm>
 #include <filesystem>
@@ -16,6 +15,7 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
+#include "glmv/common/disk_space.h"
 #include "glmv/inference/quantize.h"
 #include "io/output_folder.h"
 #include "model/model_impl.h"
@@ -307,14 +307,7 @@ Result<QuantizeResult> quantize_model(const std::string& model_dir, const std::s
     const fs::path parent = out.parent_path();
     fs::create_directories(parent, ec);
     if (ec) return Status(ErrorCode::io_error, "cannot create '" + parent.string() + "': " + ec.message());
-    struct statvfs vfs {};
-    if (::statvfs(parent.c_str(), &vfs) == 0) {
-        const uint64_t free_bytes = uint64_t(vfs.f_bavail) * uint64_t(vfs.f_frsize);
-        if (free_bytes < total + (64ull << 20))
-            return Status(ErrorCode::out_of_range, "not enough disk space in " + parent.string() + ": " +
-                                                       std::to_string(total >> 20) + " MiB needed, " +
-                                                       std::to_string(free_bytes >> 20) + " MiB free");
-    }
+    GLMV_RETURN_IF_ERROR(ensure_free_space(parent.string(), total));
 
     auto tmp = TempFolder::create(out);
     if (!tmp) return tmp.status();

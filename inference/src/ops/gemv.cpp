@@ -5,13 +5,7 @@
 
 #include "glmv/inference/safetensors.h"
 #include "ops/kernels.h"
-
-// GCC 12 reports the intrinsics' own `_mm512_undefined_*` placeholders as uninitialised (a known false positive).
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic ignored "-Wuninitialized"
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#endif
-#include <immintrin.h>
+#include "ops/simd_intrinsics.h"
 
 #include <algorithm>
 #include <cmath>

@@ -2,13 +2,7 @@
 // targets baseline x86-64 (SSE2) so that the binary runs everywhere, and only these functions use AVX2/AVX-512,
 // chosen at run time.
 #include "ops/kernels.h"
-
-// GCC 12 reports the intrinsics' own `_mm512_undefined_*` placeholders as uninitialised (a known false positive).
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic ignored "-Wuninitialized"
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#endif
-#include <immintrin.h>
+#include "ops/simd_intrinsics.h"
 
 #include <algorithm>
 #include <cmath>

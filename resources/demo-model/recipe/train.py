@@ -191,10 +191,9 @@ def u8_roundtrip_ok(proc, sid):
     return ok
 
 
-def verification_batches(model_dir, sid, pad_id, seed):
+def verification_batches(proc, sid, pad_id, seed):
     """Two real batches for fastpath.install: mixed still images and pages, and videos (as in training, videos
     come in batches of their own)."""
-    proc = hf_common.load_processor(model_dir)
     aid = sid["<|assistant|>"]
     still = [synth.task_color, synth.task_shape, synth.task_count, synth.task_text, synth.task_document,
              synth.task_document, synth.task_chat]
@@ -341,7 +340,7 @@ def main():
         return a.lr * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * min(1.0, f))))
 
     if a.fastpath or a.speed_check:
-        check = verification_batches(a.out, sid, pad_id, a.seed)
+        check = verification_batches(proc, sid, pad_id, a.seed)
         if a.speed_check:
             speed_check(model, check, loader)
             return
