@@ -7,7 +7,7 @@ export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends \
     build-essential cmake ninja-build pkg-config git ca-certificates \
-    libeigen3-dev nlohmann-json3-dev libpcre2-dev libgtest-dev libgmock-dev libbenchmark-dev libomp-dev \
+    libeigen3-dev nlohmann-json3-dev libpcre2-dev libgtest-dev libgmock-dev libbenchmark-dev libomp-dev libdnnl-dev \
     libavformat-dev libavcodec-dev libswscale-dev libavutil-dev ffmpeg \
     libpoppler-cpp-dev libpng-dev libjpeg-dev libwebp-dev libtiff-dev libgif-dev libexif-dev \
     qt6-base-dev qt6-base-dev-tools qt6-multimedia-dev qt6-svg-dev qt6-tools-dev qt6-tools-dev-tools \

@@ -25,6 +25,7 @@
 
 #include "../../inference/src/ops/ops.h"
 #include "glmv/inference/engine.h"
+#include "glmv/inference/preprocess.h"
 #include "kernel_bench.h"
 #include "make_checkpoint.h"
 
@@ -189,20 +190,70 @@ ModelInputs text_prompt(const ModelConfig& c, int n, uint64_t seed) {
     return in;
 }
 
-// One image of about `mp` megapixels (already resized to a multiple of 28) as random pixel values.
+// The patch grid the real processor (smart_resize with GLM-4.1V's settings) gives `frames` frames of height × width
+// pixels: the bench times what the app would run, so a 16 MP photo is measured at the size it is brought down to.
+GridTHW processor_grid(int64_t frames, int64_t height, int64_t width, bool video) {
+    const ImageProcessorConfig pc = video ? parse_processor_config("{}", true).value() : ImageProcessorConfig{};
+    const auto                 rs = smart_resize(std::max<int64_t>(frames, pc.temporal_patch_size), height, width,
+                                                 pc.temporal_patch_size, pc.factor(), pc.min_pixels, pc.max_pixels);
+    const int64_t t = (std::max<int64_t>(frames, pc.temporal_patch_size) + pc.temporal_patch_size - 1) / pc.temporal_patch_size;
+    return GridTHW{t, rs.value().height / pc.patch_size, rs.value().width / pc.patch_size};
+}
+
+// Random pixel values for a grid's patches.
+std::vector<float> random_patches(const ModelConfig& c, const GridTHW& g) {
+    std::vector<float> px(size_t(g.patches() * c.vision.patch_dim()));
+    for (size_t i = 0; i < px.size(); ++i) px[i] = float((i * 2654435761u) % 1000) / 500.f - 1.f;
+    return px;
+}
+
+// One square image of about `mp` megapixels, sized by the processor, then a question.
 ModelInputs image_prompt(const ModelConfig& c, double mp, int question_tokens) {
-    const int64_t side = std::max<int64_t>(2, int64_t(std::lround(std::sqrt(mp * 1e6) / 28.0)) * 2); // patches
-    GridTHW       g{1, side, side};
-    ModelInputs   in = text_prompt(c, 4, 7);
+    const int64_t side = std::max<int64_t>(28, std::llround(std::sqrt(mp * 1e6)));
+    const GridTHW g    = processor_grid(1, side, side, false);
+    ModelInputs   in   = text_prompt(c, 4, 7);
     in.input_ids.push_back(c.image_start_token_id);
     for (int64_t i = 0; i < g.h * g.w / 4; ++i) in.input_ids.push_back(c.image_token_id);
     in.input_ids.push_back(c.image_end_token_id);
     auto q = text_prompt(c, question_tokens, 9);
     in.input_ids.insert(in.input_ids.end(), q.input_ids.begin(), q.input_ids.end());
     in.image_grid_thw = {g};
-    in.pixel_values.resize(size_t(g.patches() * c.vision.patch_dim()));
-    for (size_t i = 0; i < in.pixel_values.size(); ++i) in.pixel_values[i] = float((i * 2654435761u) % 1000) / 500.f - 1.f;
+    in.pixel_values   = random_patches(c, g);
     return in;
+}
+
+// A 1280×720 video of `frames` sampled frames, laid out as the chat prompt does (chat_prompt.cpp): per pair of
+// frames an image-token block and a timestamp token, all inside the video markers.
+ModelInputs video_prompt(const ModelConfig& c, int frames, int question_tokens) {
+    const GridTHW g  = processor_grid(frames, 720, 1280, true);
+    ModelInputs   in = text_prompt(c, 4, 7);
+    in.input_ids.push_back(c.video_start_token_id);
+    for (int64_t t = 0; t < g.t; ++t) {
+        in.input_ids.push_back(c.image_start_token_id);
+        for (int64_t i = 0; i < g.h * g.w / 4; ++i) in.input_ids.push_back(c.image_token_id);
+        in.input_ids.push_back(c.image_end_token_id);
+        in.input_ids.push_back(text_prompt(c, 1, 100 + uint64_t(t)).input_ids[0]);
+    }
+    in.input_ids.push_back(c.video_end_token_id);
+    auto q = text_prompt(c, question_tokens, 9);
+    in.input_ids.insert(in.input_ids.end(), q.input_ids.begin(), q.input_ids.end());
+    in.video_grid_thw      = {g};
+    in.pixel_values_videos = random_patches(c, g);
+    return in;
+}
+
+// Whether a prompt fits the model's context; one that does not (a large image or a long video on the small test
+// models) is reported as skipped, not as a failure.
+bool fits_context(const ModelConfig& c, const ModelInputs& in, const std::string& what) {
+    if (c.text.max_positions <= 0 || int64_t(in.input_ids.size()) <= c.text.max_positions) return true;
+    std::fprintf(stderr, "note: %s skipped: its %zu prompt tokens exceed this model's context (%lld)\n", what.c_str(),
+                 in.input_ids.size(), static_cast<long long>(c.text.max_positions));
+    return false;
+}
+
+int report_failure(const Status& st) {
+    std::fprintf(stderr, "error: %s\n", st.message().c_str());
+    return 1;
 }
 
 // FLOPs of the vision tower for n patches (dominant matmuls + attention).
@@ -214,11 +265,13 @@ double vision_flops(const VisionConfig& v, double n_patches, double seq) {
     return per_block * double(v.depth) + stem + merger;
 }
 
-double text_flops_per_token(const TextConfig& t, double ctx) {
+// FLOPs of prefilling n tokens: every decoder layer for each token (attention over n/2 keys on average, causal),
+// and the output head once — prefill computes logits for the last row only.
+double prefill_flops(const TextConfig& t, double n) {
     const double H = double(t.hidden_size), QD = double(t.n_head * t.head_dim), KD = double(t.n_head_kv * t.head_dim);
     const double I = double(t.intermediate);
-    double per_layer = 2 * (H * QD + 2 * H * KD + QD * H + 3 * H * I) + 4 * ctx * QD;
-    return per_layer * double(t.n_layer) + 2 * H * double(t.vocab_size);
+    double per_layer = 2 * (H * QD + 2 * H * KD + QD * H + 3 * H * I) + 4 * (n / 2) * QD;
+    return n * per_layer * double(t.n_layer) + 2 * H * double(t.vocab_size);
 }
 
 // Bytes a decode step reads: all text weights except the embedding table (one row), plus the KV cache.
@@ -305,6 +358,21 @@ int main(int argc, char** argv) {
     r["rss_after_load_bytes"] = proc_status_bytes("VmRSS:");
     const ModelConfig& c     = m.config();
 
+    // Warm-up: one short image chat touches every weight page of the mapping (vision tower and decoder), so the
+    // first timed run does not pay for faulting in gigabytes that the load step mapped but did not read.
+    {
+        Session          s(model.value());
+        GenerationParams gp;
+        gp.max_new_tokens  = 1;
+        gp.sampling.greedy = true;
+        auto t_warm        = Clock::now();
+        if (auto res = s.generate(image_prompt(c, 0.05, 16), gp, [](int64_t) { return true; }); !res) {
+            std::fprintf(stderr, "error: %s\n", res.status().message().c_str());
+            return 1;
+        }
+        r["warmup_ms"] = seconds_since(t_warm) * 1e3;
+    }
+
     // Decode at each context: prefill a context, then time decode steps.
     const int n_decode = std::stoi(opt["decode-tokens"]);
     for (int ctx : parse_list(opt["decode-ctx"])) {
@@ -330,7 +398,7 @@ int main(int argc, char** argv) {
         }
         const double pf_tps = double(ctx) / (res->prefill_ms / 1e3);
         r["prefill_tokens_per_s_" + std::to_string(ctx)] = pf_tps;
-        r["prefill_gemm_fraction_" + std::to_string(ctx)] = pf_tps * text_flops_per_token(c.text, ctx / 2.0) / 1e9 / gemm;
+        r["prefill_gemm_fraction_" + std::to_string(ctx)] = prefill_flops(c.text, ctx) / (res->prefill_ms / 1e3) / 1e9 / gemm;
     }
     for (int n : parse_list(opt["prefill"])) {
         if (r.contains("prefill_tokens_per_s_" + std::to_string(n))) continue;
@@ -340,10 +408,10 @@ int main(int argc, char** argv) {
         gp.max_new_tokens = 1;
         gp.sampling.greedy = true;
         auto res = s.generate(text_prompt(c, n, 2), gp, [](int64_t) { return true; });
-        if (!res) return 1;
+        if (!res) return report_failure(res.status());
         const double pf_tps = double(n) / (res->prefill_ms / 1e3);
         r["prefill_tokens_per_s_" + std::to_string(n)] = pf_tps;
-        r["prefill_gemm_fraction_" + std::to_string(n)] = pf_tps * text_flops_per_token(c.text, n / 2.0) / 1e9 / gemm;
+        r["prefill_gemm_fraction_" + std::to_string(n)] = prefill_flops(c.text, n) / (res->prefill_ms / 1e3) / 1e9 / gemm;
     }
     {
         auto lst = parse_list(opt["prefill"]);
@@ -354,16 +422,36 @@ int main(int argc, char** argv) {
     }
     // Vision encode per image size, and TTFT for a 1024×768 image plus a question (turn 1 and follow-up turn 2).
     for (int mp : parse_list(opt["vision-mp"])) {
-        ModelInputs      in = image_prompt(c, mp, 8);
+        ModelInputs in = image_prompt(c, mp, 8);
+        if (!fits_context(c, in, std::to_string(mp) + " MP image")) continue;
         Session          s(model.value());
         GenerationParams gp;
         gp.max_new_tokens  = 1;
         gp.sampling.greedy = true;
         auto res           = s.generate(in, gp, [](int64_t) { return true; });
-        if (!res) return 1;
+        if (!res) return report_failure(res.status());
         const double n = double(in.image_grid_thw[0].patches());
         r["vision_ms_" + std::to_string(mp) + "mp"]            = res->vision_ms;
+        r["vision_patches_" + std::to_string(mp) + "mp"]       = n;
         r["vision_gemm_fraction_" + std::to_string(mp) + "mp"] = vision_flops(c.vision, n, n) / (res->vision_ms / 1e3) / 1e9 / gemm;
+    }
+    // Vision encode of a video: frames are encoded in pairs (temporal patches), each pair attending within itself.
+    if (const int frames = std::stoi(opt["video-frames"]); frames > 0) {
+        const ModelInputs in = video_prompt(c, frames, 8);
+        if (fits_context(c, in, "video of " + std::to_string(frames) + " frames")) {
+            Session          s(model.value());
+            GenerationParams gp;
+            gp.max_new_tokens  = 1;
+            gp.sampling.greedy = true;
+            auto res           = s.generate(in, gp, [](int64_t) { return true; });
+            if (!res) return report_failure(res.status());
+            const GridTHW& g = in.video_grid_thw[0];
+            r["video_frames"]               = frames;
+            r["video_patches"]              = g.patches();
+            r["video_vision_ms"]            = res->vision_ms;
+            r["video_vision_gemm_fraction"] = vision_flops(c.vision, double(g.patches()), double(g.h * g.w)) /
+                                              (res->vision_ms / 1e3) / 1e9 / gemm;
+        }
     }
     if (opt["ttft"] != "no") {
         ModelInputs in = image_prompt(c, 1024.0 * 768 / 1e6, 12);
@@ -372,14 +460,14 @@ int main(int argc, char** argv) {
         gp.max_new_tokens  = 2;
         gp.sampling.greedy = true;
         auto t1 = s.generate(in, gp, [](int64_t) { return true; });
-        if (!t1) return 1;
+        if (!t1) return report_failure(t1.status());
         r["ttft_ms"] = t1->time_to_first_token_ms;
         ModelInputs in2 = in;
         in2.input_ids.insert(in2.input_ids.end(), t1->tokens.begin(), t1->tokens.end());
         auto q = text_prompt(c, 12, 11);
         in2.input_ids.insert(in2.input_ids.end(), q.input_ids.begin(), q.input_ids.end());
         auto t2 = s.generate(in2, gp, [](int64_t) { return true; });
-        if (!t2) return 1;
+        if (!t2) return report_failure(t2.status());
         r["ttft_turn2_ms"]       = t2->time_to_first_token_ms;
         r["ttft_turn2_fraction"] = t2->time_to_first_token_ms / t1->time_to_first_token_ms;
     }

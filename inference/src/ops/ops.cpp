@@ -1,7 +1,8 @@
-// Portable kernels. The fp32 GEMM inside `linear` is Eigen (single-threaded per tile, tiles spread over OpenMP
-// threads); the weight tile is widened from bf16/f16 into a per-thread buffer first, so the weights stay mapped.
+// Dense kernels. Inside `linear`: matrix-vector products (decode) by the SIMD kernels of gemv.h, matrix-matrix
+// products (prefill, vision) by oneDNN (gemm.h) on weights widened slab by slab, so the weights stay mapped.
 #include "ops/ops.h"
 
+#include "ops/gemm.h"
 #include "ops/gemv.h"
 #include "ops/kernels.h"
 
@@ -18,10 +19,6 @@ namespace glmv::ops {
 using RowMatrix = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
 using MapConst  = Eigen::Map<const RowMatrix, 0, Eigen::OuterStride<>>;
 using MapMut    = Eigen::Map<RowMatrix, 0, Eigen::OuterStride<>>;
-
-namespace {
-
-} // namespace
 
 uint64_t WeightMatrix::bytes() const {
     const uint64_t n = uint64_t(rows) * uint64_t(cols);
@@ -92,6 +89,53 @@ float dot_f32(const float* x, const float* w, int64_t n) {
     return acc;
 }
 
+// Matrix-matrix through oneDNN (gemm.h). Weights not stored as fp32 (bf16 as mapped, f16, q8/q4) are widened one
+// slab of rows at a time into a buffer of the calling thread, about 32 MB, so no fp32 copy of the model is ever
+// made; for the prompt lengths this path serves, widening costs a small fraction of the multiply (each weight is
+// used M times). False if oneDNN cannot run here.
+bool linear_gemm(const float* x, int64_t M, const WeightMatrix& w, float* y) {
+    const int64_t N = w.rows, K = w.cols;
+    GemmOperands op;
+    op.a = x, op.lda = K, op.ldb = K, op.b_columns = true, op.ldc = N;
+    if (w.quant == Quant::none && w.dtype == DType::f32) {
+        op.b = reinterpret_cast<const float*>(w.data), op.c = y;
+        return gemm_f32(M, N, K, op);
+    }
+    const int64_t slab_rows = std::min(N, std::max<int64_t>(64, (int64_t(8) << 20) / K / 64 * 64));
+    static thread_local std::vector<float> slab;
+    slab.resize(size_t(slab_rows * K));
+    float* const buffer = slab.data(); // workers below reach the caller's buffer through this pointer
+    for (int64_t n0 = 0; n0 < N; n0 += slab_rows) {
+        const int64_t nb = std::min(slab_rows, N - n0);
+#pragma omp parallel for schedule(static)
+        for (int64_t r = 0; r < nb; ++r) weight_row_to_f32(w, n0 + r, buffer + r * K);
+        op.b = buffer, op.c = y + n0;
+        if (!gemm_f32(M, nb, K, op)) return false;
+    }
+    return true;
+}
+
+// The engine's own matrix-matrix path, used only where oneDNN cannot run: tiles of 64 weight rows widened to fp32,
+// multiplied against all M rows by Eigen.
+void linear_eigen(const float* x, int64_t M, const WeightMatrix& w, float* y) {
+    const int64_t N = w.rows, K = w.cols;
+    const int64_t TN      = 64;
+    const int64_t n_tiles = (N + TN - 1) / TN;
+    MapConst      X(x, M, K, Eigen::OuterStride<>(K));
+#pragma omp parallel
+    {
+        std::vector<float> tile(size_t(TN * K));
+#pragma omp for schedule(dynamic, 1)
+        for (int64_t t = 0; t < n_tiles; ++t) {
+            const int64_t n0 = t * TN, nb = std::min(TN, N - n0);
+            for (int64_t r = 0; r < nb; ++r) weight_row_to_f32(w, n0 + r, tile.data() + r * K);
+            MapConst Wt(tile.data(), nb, K, Eigen::OuterStride<>(K));
+            MapMut   Y(y + n0, M, nb, Eigen::OuterStride<>(N));
+            Y.noalias() = X * Wt.transpose();
+        }
+    }
+}
+
 } // namespace
 
 void linear(const float* x, int64_t M, const WeightMatrix& w, const float* bias, float* y) {
@@ -133,24 +177,11 @@ void linear(const float* x, int64_t M, const WeightMatrix& w, const float* bias,
                 y[m * N + n] = dot_f32(x + m * K, reinterpret_cast<const float*>(w.data) + n * K, K) + (bias ? bias[n] : 0.f);
         return;
     }
-    // Matrix-matrix: tiles of TN weight rows widened to fp32, multiplied against all M rows by Eigen.
-    const int64_t TN      = 64;
-    const int64_t n_tiles = (N + TN - 1) / TN;
-    MapConst      X(x, M, K, Eigen::OuterStride<>(K));
-#pragma omp parallel
-    {
-        std::vector<float> tile(size_t(TN * K));
-#pragma omp for schedule(dynamic, 1)
-        for (int64_t t = 0; t < n_tiles; ++t) {
-            const int64_t n0 = t * TN, nb = std::min(TN, N - n0);
-            for (int64_t r = 0; r < nb; ++r) weight_row_to_f32(w, n0 + r, tile.data() + r * K);
-            MapConst Wt(tile.data(), nb, K, Eigen::OuterStride<>(K));
-            MapMut   Y(y + n0, M, nb, Eigen::OuterStride<>(N));
-            Y.noalias() = X * Wt.transpose();
-            if (bias)
-                for (int64_t m = 0; m < M; ++m)
-                    for (int64_t r = 0; r < nb; ++r) y[m * N + n0 + r] += bias[n0 + r];
-        }
+    if (!linear_gemm(x, M, w, y)) linear_eigen(x, M, w, y);
+    if (bias) {
+#pragma omp parallel for schedule(static) if (M * N > 65536)
+        for (int64_t m = 0; m < M; ++m)
+            for (int64_t n = 0; n < N; ++n) y[m * N + n] += bias[n];
     }
 }
 
@@ -195,7 +226,53 @@ void gelu_erf_inplace(float* x, int64_t n) {
     for (int64_t i = 0; i < n; ++i) x[i] = 0.5f * x[i] * (1.f + std::erf(x[i] * float(M_SQRT1_2)));
 }
 
+namespace {
+
+// Long attention (prefill, the vision tower) as matrix products: per head, a block of query rows against every key it
+// may see — scores by one oneDNN product, a row softmax, the weighted sum of values by a second product. The block
+// has as many rows as fit in about 32 MB of scores, so memory stays O(rows · n_k), never n_q × n_k, and the softmax
+// needs no running rescale because each row is complete. False if oneDNN cannot run here.
+bool attention_gemm(const float* q, const float* k, const float* v, float* out, const AttentionShape& s) {
+    const int64_t hd = s.head_dim, group = s.n_head / s.n_head_kv;
+    const int64_t QB    = std::clamp<int64_t>((int64_t(8) << 20) / std::max<int64_t>(1, s.n_k) / 16 * 16, 16, 1024);
+    const float   scale = 1.f / std::sqrt(float(hd));
+    static thread_local std::vector<float> scores_buffer;
+    scores_buffer.resize(size_t(std::min(QB, s.n_q) * s.n_k));
+    float* const scores = scores_buffer.data(); // workers reach the caller's buffer through this pointer
+    for (int64_t h = 0; h < s.n_head; ++h) {
+        const int64_t kvh = h / group;
+        for (int64_t q0 = 0; q0 < s.n_q; q0 += QB) {
+            const int64_t nq    = std::min(QB, s.n_q - q0);
+            const int64_t k_end = s.causal ? std::min(s.n_k, s.q_offset + q0 + nq) : s.n_k;
+            GemmOperands  qk;
+            qk.a = q + q0 * s.q_stride + h * hd, qk.lda = s.q_stride;
+            qk.b = k + kvh * hd, qk.ldb = s.k_stride, qk.b_columns = true;
+            qk.c = scores, qk.ldc = k_end;
+            if (!gemm_f32(nq, k_end, hd, qk, scale)) return false;
+            if (s.causal) {
+                // Query q_offset + q0 + i sees keys up to its own position.
+#pragma omp parallel for schedule(static)
+                for (int64_t i = 0; i < nq; ++i)
+                    std::fill(scores + i * k_end + std::min(k_end, s.q_offset + q0 + i + 1), scores + (i + 1) * k_end,
+                              -std::numeric_limits<float>::infinity());
+            }
+            if (!softmax_rows(scores, nq, k_end)) return false;
+            GemmOperands pv;
+            pv.a = scores, pv.lda = k_end;
+            pv.b = v + kvh * hd, pv.ldb = s.v_stride, pv.b_columns = false;
+            pv.c = out + q0 * s.out_stride + h * hd, pv.ldc = s.out_stride;
+            if (!gemm_f32(nq, hd, k_end, pv)) return false;
+        }
+    }
+    return true;
+}
+
+} // namespace
+
 void attention(const float* q, const float* k, const float* v, float* out, const AttentionShape& s) {
+    // From 64 query rows on, the products are large enough for oneDNN; decode and short turns keep the blocked path
+    // below, whose per-call cost is lower.
+    if (s.n_q >= 64 && attention_gemm(q, k, v, out, s)) return;
     // Blocks of QB query rows per (head) task: scores QB × KB at a time with an online softmax, so memory is
     // O(QB · KB) per thread whatever the context length.
     const int64_t QB = 32, KB = 256;

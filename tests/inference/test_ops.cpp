@@ -1,0 +1,161 @@
+// linear() and attention() — the products prefill, decode and the vision tower run — against double-precision
+// references, across every path they choose between: matrix-vector kernels (M ≤ 2), oneDNN matrix-matrix products
+// on weights widened slab by slab (several slabs when rows are long), the blocked attention of decode and short
+// turns, and the matrix-product attention of long prompts (several query blocks, causal with cached keys, GQA).
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <random>
+#include <vector>
+
+#include "../../inference/src/ops/gemm.h"
+#include "../../inference/src/ops/ops.h"
+#include "glmv/inference/safetensors.h"
+
+using namespace glmv;
+
+namespace {
+
+std::vector<float> randn(size_t n, uint64_t seed) {
+    std::mt19937_64                 rng(seed);
+    std::normal_distribution<float> d;
+    std::vector<float>              v(n);
+    for (float& x : v) x = d(rng);
+    return v;
+}
+
+// A weight matrix of the given storage, with its own bytes.
+struct TestWeight {
+    std::vector<float>    f32;
+    std::vector<uint16_t> bf16;
+    ops::WeightMatrix     w;
+};
+
+TestWeight make_weight(int64_t rows, int64_t cols, const std::string& kind, uint64_t seed) {
+    TestWeight t;
+    t.f32 = randn(size_t(rows * cols), seed);
+    t.w.rows = rows, t.w.cols = cols;
+    if (kind == "f32") {
+        t.w.dtype = DType::f32;
+        t.w.data  = reinterpret_cast<const uint8_t*>(t.f32.data());
+        return t;
+    }
+    t.bf16.resize(t.f32.size());
+    for (size_t i = 0; i < t.f32.size(); ++i) t.bf16[i] = f32_to_bf16(t.f32[i]);
+    t.w.dtype = DType::bf16;
+    t.w.data  = reinterpret_cast<const uint8_t*>(t.bf16.data());
+    t.w.owned.assign(t.w.data, t.w.data + t.bf16.size() * 2); // owned, so quantising does not drop "mapped" pages
+    t.w.data = t.w.owned.data();
+    if (kind == "q8") ops::quantize_matrix(t.w, ops::Quant::q8);
+    if (kind == "q4") ops::quantize_matrix(t.w, ops::Quant::q4);
+    return t;
+}
+
+// y = x · Wᵀ + bias in double, from the weights as the engine stores them (so quantisation error is not counted).
+std::vector<double> reference_linear(const std::vector<float>& x, int64_t M, const ops::WeightMatrix& w,
+                                     const std::vector<float>& bias) {
+    std::vector<double> y(size_t(M * w.rows));
+    std::vector<float>  row(size_t(w.cols));
+    for (int64_t n = 0; n < w.rows; ++n) {
+        ops::weight_row_to_f32(w, n, row.data());
+        for (int64_t m = 0; m < M; ++m) {
+            double s = bias[size_t(n)];
+            for (int64_t k = 0; k < w.cols; ++k) s += double(x[size_t(m * w.cols + k)]) * row[size_t(k)];
+            y[size_t(m * w.rows + n)] = s;
+        }
+    }
+    return y;
+}
+
+void expect_linear_matches(int64_t M, int64_t N, int64_t K, const std::string& kind) {
+    SCOPED_TRACE(kind + " M=" + std::to_string(M) + " N=" + std::to_string(N) + " K=" + std::to_string(K));
+    auto       t    = make_weight(N, K, kind, 10 + uint64_t(M));
+    const auto x    = randn(size_t(M * K), 20 + uint64_t(M));
+    const auto bias = randn(size_t(N), 30);
+    std::vector<float> y(size_t(M * N), NAN);
+    ops::linear(x.data(), M, t.w, bias.data(), y.data());
+    const auto ref = reference_linear(x, M, t.w, bias);
+    // Sums of K products of unit-variance terms: fp32 rounding grows like sqrt(K). The quantised matrix-vector
+    // kernels (M ≤ 2) also quantise the vector to int8 per group of 32 for VNNI (gemv.h), about 0.5 % per element;
+    // a wrong row or offset would still be off by the size of a whole sum (≈ sqrt(K)).
+    const bool   int8_vector = (kind == "q4" || kind == "q8") && M <= 2;
+    const double tol         = (int8_vector ? 2e-2 : 2e-5) * std::sqrt(double(K));
+    double       worst = 0;
+    for (size_t i = 0; i < y.size(); ++i) worst = std::max(worst, std::fabs(y[i] - ref[i]));
+    EXPECT_LT(worst, tol);
+}
+
+} // namespace
+
+TEST(Linear, EveryWeightFormatAndRowCountMatchesDoubleReference) {
+    std::printf("oneDNN matmul kernel: %s\n", ops::gemm_impl());
+    for (const char* kind : {"f32", "bf16", "q8", "q4"})
+        for (int64_t M : {1, 2, 3, 17, 130}) expect_linear_matches(M, 200, 96, kind);
+}
+
+TEST(Linear, LongRowsAreWidenedInSeveralSlabs) {
+    // 8 Mi floats per slab: rows of 65536 weights give slabs of 128 rows, so 300 rows take three slabs.
+    expect_linear_matches(3, 300, 65536, "bf16");
+}
+
+namespace {
+
+struct AttentionCase {
+    const char* name;
+    int64_t     n_q, n_k, n_head, n_head_kv, head_dim;
+    bool        causal;
+    int64_t     q_offset;
+};
+
+// Softmax(q·kᵀ/√d)·v per head in double, rows padded by 8 floats to test the strides.
+void expect_attention_matches(const AttentionCase& c) {
+    SCOPED_TRACE(c.name);
+    ops::AttentionShape s;
+    s.n_q = c.n_q, s.n_k = c.n_k, s.n_head = c.n_head, s.n_head_kv = c.n_head_kv, s.head_dim = c.head_dim;
+    s.q_stride   = c.n_head * c.head_dim + 8;
+    s.k_stride   = c.n_head_kv * c.head_dim + 8;
+    s.v_stride   = c.n_head_kv * c.head_dim + 16;
+    s.out_stride = c.n_head * c.head_dim + 4;
+    s.causal = c.causal, s.q_offset = c.q_offset;
+    const auto q = randn(size_t(s.n_q * s.q_stride), 1), k = randn(size_t(s.n_k * s.k_stride), 2),
+               v = randn(size_t(s.n_k * s.v_stride), 3);
+    std::vector<float> out(size_t(s.n_q * s.out_stride), NAN);
+    ops::attention(q.data(), k.data(), v.data(), out.data(), s);
+
+    const int64_t hd = c.head_dim, group = c.n_head / c.n_head_kv;
+    double        worst = 0;
+    for (int64_t h = 0; h < c.n_head; ++h)
+        for (int64_t i = 0; i < c.n_q; ++i) {
+            const int64_t       last = c.causal ? std::min(c.n_k - 1, c.q_offset + i) : c.n_k - 1;
+            std::vector<double> p(size_t(last + 1));
+            double              mx = -INFINITY, sum = 0;
+            for (int64_t j = 0; j <= last; ++j) {
+                double d = 0;
+                for (int64_t e = 0; e < hd; ++e)
+                    d += double(q[size_t(i * s.q_stride + h * hd + e)]) * k[size_t(j * s.k_stride + h / group * hd + e)];
+                p[size_t(j)] = d / std::sqrt(double(hd));
+                mx           = std::max(mx, p[size_t(j)]);
+            }
+            for (double& x : p) sum += (x = std::exp(x - mx));
+            for (int64_t e = 0; e < hd; ++e) {
+                double o = 0;
+                for (int64_t j = 0; j <= last; ++j) o += p[size_t(j)] * v[size_t(j * s.v_stride + h / group * hd + e)];
+                worst = std::max(worst, std::fabs(o / sum - out[size_t(i * s.out_stride + h * hd + e)]));
+            }
+        }
+    EXPECT_LT(worst, 2e-5);
+}
+
+} // namespace
+
+TEST(Attention, EveryPathMatchesDoubleReference) {
+    const AttentionCase cases[] = {
+        {"decode: one query against cached keys", 1, 77, 4, 2, 32, true, 76},
+        {"short turn, blocked path", 40, 90, 4, 2, 32, true, 50},
+        // Query blocks hold as many rows as fit in 8 Mi scores (at most 1024): these two take two blocks each.
+        {"vision: full attention over many keys", 500, 20000, 2, 2, 32, false, 0},
+        {"prefill: causal from the start, GQA", 1100, 1100, 4, 2, 32, true, 0},
+        {"follow-up prefill after cached history", 100, 250, 4, 1, 32, true, 150},
+    };
+    for (const auto& c : cases) expect_attention_matches(c);
+}
