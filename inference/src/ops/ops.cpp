@@ -213,6 +213,11 @@ void layer_norm(const float* x, int64_t M, int64_t n, const float* weight, const
     }
 }
 
+void add_inplace(float* x, const float* a, int64_t n) {
+#pragma omp parallel for schedule(static) if (n > 65536)
+    for (int64_t i = 0; i < n; ++i) x[i] += a[i];
+}
+
 void silu_mul(const float* gate, const float* up, int64_t n, float* out) {
 #pragma omp parallel for schedule(static) if (n > 65536)
     for (int64_t i = 0; i < n; ++i) {
@@ -267,12 +272,39 @@ bool attention_gemm(const float* q, const float* k, const float* v, float* out, 
     return true;
 }
 
+// Decode (a few query rows) over a long cache: the query heads that share a KV head are adjacent in a query row,
+// so they form one [group, head_dim] matrix against that head's keys — one product over the whole cache per KV head,
+// which oneDNN spreads over all threads (the blocked path below runs each head's 1 × n_k product in one thread).
+bool attention_decode_gemm(const float* q, const float* k, const float* v, float* out, const AttentionShape& s) {
+    const int64_t hd = s.head_dim, group = s.n_head / s.n_head_kv;
+    const float   scale = 1.f / std::sqrt(float(hd));
+    static thread_local std::vector<float> scores_buffer;
+    scores_buffer.resize(size_t(group * s.n_k));
+    for (int64_t i = 0; i < s.n_q; ++i) {
+        const int64_t k_end = s.causal ? std::min(s.n_k, s.q_offset + i + 1) : s.n_k;
+        for (int64_t kvh = 0; kvh < s.n_head_kv; ++kvh) {
+            GemmOperands qk;
+            qk.a = q + i * s.q_stride + kvh * group * hd, qk.lda = hd;
+            qk.b = k + kvh * hd, qk.ldb = s.k_stride, qk.b_columns = true;
+            qk.c = scores_buffer.data(), qk.ldc = k_end;
+            if (!gemm_f32(group, k_end, hd, qk, scale) || !softmax_rows(scores_buffer.data(), group, k_end)) return false;
+            GemmOperands pv;
+            pv.a = scores_buffer.data(), pv.lda = k_end;
+            pv.b = v + kvh * hd, pv.ldb = s.v_stride, pv.b_columns = false;
+            pv.c = out + i * s.out_stride + kvh * group * hd, pv.ldc = hd;
+            if (!gemm_f32(group, hd, k_end, pv)) return false;
+        }
+    }
+    return true;
+}
+
 } // namespace
 
 void attention(const float* q, const float* k, const float* v, float* out, const AttentionShape& s) {
-    // From 64 query rows on, the products are large enough for oneDNN; decode and short turns keep the blocked path
-    // below, whose per-call cost is lower.
+    // From 64 query rows on, the products are large enough for oneDNN; so are decode's over a cache of 256+ keys.
+    // Short turns and short caches keep the blocked path below, whose per-call cost is lower.
     if (s.n_q >= 64 && attention_gemm(q, k, v, out, s)) return;
+    if (s.n_q <= 2 && s.n_k >= 256 && attention_decode_gemm(q, k, v, out, s)) return;
     // Blocks of QB query rows per (head) task: scores QB × KB at a time with an online softmax, so memory is
     // O(QB · KB) per thread whatever the context length.
     const int64_t QB = 32, KB = 256;

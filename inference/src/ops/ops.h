@@ -47,6 +47,8 @@ void rms_norm(const float* x, int64_t M, int64_t n, const float* weight, double 
 // LayerNorm with weight and bias, per row (in place allowed).
 void layer_norm(const float* x, int64_t M, int64_t n, const float* weight, const float* bias, double eps, float* y);
 
+// x[i] += a[i] (residual connections; threaded for prefill-sized rows, where a serial loop would idle many cores)
+void add_inplace(float* x, const float* a, int64_t n);
 // out[i] = silu(gate[i]) · up[i]
 void silu_mul(const float* gate, const float* up, int64_t n, float* out);
 // exact (erf) GELU in place

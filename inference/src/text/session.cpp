@@ -182,7 +182,7 @@ struct Session::Impl {
             ops::attention(q.data(), kc.data(), vc.data(), attn.data(), as);
             ops::linear(attn.data(), n, L.o, nullptr, a.data());
             ops::rms_norm(a.data(), n, H, L.post_self_attn_norm.data(), t.rms_norm_eps, a.data());
-            for (int64_t i = 0; i < n * H; ++i) x[size_t(i)] += a[size_t(i)];
+            ops::add_inplace(x.data(), a.data(), n * H);
             ops::rms_norm(x.data(), n, H, L.post_attention_norm.data(), t.rms_norm_eps, h.data());
             ops::linear(h.data(), n, L.gate_up, nullptr, gu.data());
             // gate_up row = [gate (I) | up (I)]; m = up · silu(gate)
@@ -190,7 +190,7 @@ struct Session::Impl {
             for (int64_t r = 0; r < n; ++r) ops::silu_mul(gu.data() + r * 2 * I, gu.data() + r * 2 * I + I, I, mm.data() + r * I);
             ops::linear(mm.data(), n, L.down, nullptr, a.data());
             ops::rms_norm(a.data(), n, H, L.post_mlp_norm.data(), t.rms_norm_eps, a.data());
-            for (int64_t i = 0; i < n * H; ++i) x[size_t(i)] += a[size_t(i)];
+            ops::add_inplace(x.data(), a.data(), n * H);
             emit("text.layers." + std::to_string(li), x.data(), n, H);
         }
         n_cached = past + n;

@@ -158,7 +158,7 @@ Status encode_vision(const Model::Impl& model, const float* pixels, const std::v
             ops::attention(base, base + H, base + 2 * H, attn.data() + n0 * H, as);
         }
         ops::linear(attn.data(), N, b.proj, b.proj_bias.empty() ? nullptr : b.proj_bias.data(), h.data());
-        for (int64_t i = 0; i < N * H; ++i) x[size_t(i)] += h[size_t(i)];
+        ops::add_inplace(x.data(), h.data(), N * H);
         ops::rms_norm(x.data(), N, H, b.norm2.data(), vc.rms_norm_eps, h.data());
         for (int64_t r0 = 0; r0 < N; r0 += chunk) {
             const int64_t m = std::min(chunk, N - r0);
@@ -167,7 +167,7 @@ Status encode_vision(const Model::Impl& model, const float* pixels, const std::v
             ops::silu_mul(g.data(), u.data(), m * O, g.data());
             ops::linear(g.data(), m, b.down, nullptr, d.data());
             float* xr = x.data() + r0 * H;
-            for (int64_t i = 0; i < m * H; ++i) xr[i] += d[size_t(i)];
+            ops::add_inplace(xr, d.data(), m * H);
         }
         emit(("vision.blocks." + std::to_string(bi)).c_str(), x.data(), N, H);
     }
