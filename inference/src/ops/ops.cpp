@@ -143,7 +143,7 @@ void linear(const float* x, int64_t M, const WeightMatrix& w, const float* bias,
     if (M <= 0 || N <= 0) return;
     if (M <= 2 && (w.quant != Quant::none || w.dtype == DType::bf16)) {
         // Matrix-vector (decode): bandwidth-bound, one pass over the weights. The vector is prepared once for the
-        // kernel this CPU runs (gemv.h); each thread takes a contiguous run of rows, a multiple of four.
+        // kernel this CPU runs (gemv.h).
         const GemvWeights kind = w.quant == Quant::q8 ? GemvWeights::q8 : w.quant == Quant::q4 ? GemvWeights::q4 : GemvWeights::bf16;
         // Per calling thread (the engine may run on several threads); the workers below read the caller's copy
         // through this pointer — naming the thread_local inside the parallel region would give each worker its own.
@@ -151,11 +151,7 @@ void linear(const float* x, int64_t M, const WeightMatrix& w, const float* bias,
         GemvVector* const              vec = prepared;
         for (int64_t m = 0; m < M; ++m) gemv_prepare(x + m * K, K, kind, vec[m]);
         const int64_t G = K / kQuantGroup;
-#pragma omp parallel
-        {
-            const int64_t nt = omp_get_num_threads(), tid = omp_get_thread_num();
-            const int64_t per = ((N + nt - 1) / nt + 3) / 4 * 4;
-            const int64_t n0 = std::min(N, tid * per), n1 = std::min(N, n0 + per);
+        auto rows = [&](int64_t n0, int64_t n1) {
             for (int64_t m = 0; m < M && n1 > n0; ++m) {
                 float* ym = y + m * N + n0;
                 if (kind == GemvWeights::q8)
@@ -167,6 +163,16 @@ void linear(const float* x, int64_t M, const WeightMatrix& w, const float* bias,
                 if (bias)
                     for (int64_t n = n0; n < n1; ++n) y[m * N + n] += bias[n];
             }
+        };
+        // Rows go out in chunks (about eight per thread, a multiple of four rows) to whichever thread is free:
+        // on the 16-core host a static split left threads waiting for the slowest one, and dynamic chunks decoded
+        // 12 % (bf16) to 31 % (q4) faster there (docs/performance.md).
+#pragma omp parallel
+        {
+            const int64_t nt = omp_get_num_threads();
+            const int64_t chunk = std::max<int64_t>(16, (N / (nt * 8) + 3) / 4 * 4);
+#pragma omp for schedule(dynamic, 1)
+            for (int64_t c = 0; c < (N + chunk - 1) / chunk; ++c) rows(c * chunk, std::min(N, (c + 1) * chunk));
         }
         return;
     }
@@ -272,39 +278,13 @@ bool attention_gemm(const float* q, const float* k, const float* v, float* out, 
     return true;
 }
 
-// Decode (a few query rows) over a long cache: the query heads that share a KV head are adjacent in a query row,
-// so they form one [group, head_dim] matrix against that head's keys — one product over the whole cache per KV head,
-// which oneDNN spreads over all threads (the blocked path below runs each head's 1 × n_k product in one thread).
-bool attention_decode_gemm(const float* q, const float* k, const float* v, float* out, const AttentionShape& s) {
-    const int64_t hd = s.head_dim, group = s.n_head / s.n_head_kv;
-    const float   scale = 1.f / std::sqrt(float(hd));
-    static thread_local std::vector<float> scores_buffer;
-    scores_buffer.resize(size_t(group * s.n_k));
-    for (int64_t i = 0; i < s.n_q; ++i) {
-        const int64_t k_end = s.causal ? std::min(s.n_k, s.q_offset + i + 1) : s.n_k;
-        for (int64_t kvh = 0; kvh < s.n_head_kv; ++kvh) {
-            GemmOperands qk;
-            qk.a = q + i * s.q_stride + kvh * group * hd, qk.lda = hd;
-            qk.b = k + kvh * hd, qk.ldb = s.k_stride, qk.b_columns = true;
-            qk.c = scores_buffer.data(), qk.ldc = k_end;
-            if (!gemm_f32(group, k_end, hd, qk, scale) || !softmax_rows(scores_buffer.data(), group, k_end)) return false;
-            GemmOperands pv;
-            pv.a = scores_buffer.data(), pv.lda = k_end;
-            pv.b = v + kvh * hd, pv.ldb = s.v_stride, pv.b_columns = false;
-            pv.c = out + i * s.out_stride + kvh * group * hd, pv.ldc = hd;
-            if (!gemm_f32(group, hd, k_end, pv)) return false;
-        }
-    }
-    return true;
-}
-
 } // namespace
 
 void attention(const float* q, const float* k, const float* v, float* out, const AttentionShape& s) {
-    // From 64 query rows on, the products are large enough for oneDNN; so are decode's over a cache of 256+ keys.
-    // Short turns and short caches keep the blocked path below, whose per-call cost is lower.
+    // From 64 query rows on, the products are large enough for oneDNN. Decode and short turns keep the blocked path
+    // below: a oneDNN product per KV head for decode was measured slower (the cache length changes every token, so
+    // every token compiles new kernels, and a 16-row product reaches a third of the memory speed).
     if (s.n_q >= 64 && attention_gemm(q, k, v, out, s)) return;
-    if (s.n_q <= 2 && s.n_k >= 256 && attention_decode_gemm(q, k, v, out, s)) return;
     // Blocks of QB query rows per (head) task: scores QB × KB at a time with an online softmax, so memory is
     // O(QB · KB) per thread whatever the context length.
     const int64_t QB = 32, KB = 256;
