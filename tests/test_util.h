@@ -3,8 +3,10 @@
 
 #include <cstdlib>
 #include <filesystem>
+#include <random>
 #include <string>
 #include <unistd.h>
+#include <vector>
 
 namespace glmv::test {
 
@@ -18,6 +20,15 @@ inline std::string tiny_model_dir() { return tiny_dir() + "/model"; }
 inline std::string assets_dir() { return shared_dir() + "/glm4v-assets"; }
 inline std::string source_dir() { return GLMV_SOURCE_DIR; }
 inline std::string binary_dir() { return GLMV_BINARY_DIR; }
+
+// n standard-normal floats from a fixed seed (kernel and operator tests).
+inline std::vector<float> randn(size_t n, uint64_t seed) {
+    std::mt19937_64                 rng(seed);
+    std::normal_distribution<float> d;
+    std::vector<float>              v(n);
+    for (float& x : v) x = d(rng);
+    return v;
+}
 
 // A fresh, empty directory under the system temp dir, removed when the object dies.
 class TempDir {

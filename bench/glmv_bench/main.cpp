@@ -201,10 +201,9 @@ ModelInputs text_prompt(const ModelConfig& c, int n, uint64_t seed) {
 // pixels: the bench times what the app would run, so a 16 MP photo is measured at the size it is brought down to.
 GridTHW processor_grid(int64_t frames, int64_t height, int64_t width, bool video) {
     const ImageProcessorConfig pc = video ? parse_processor_config("{}", true).value() : ImageProcessorConfig{};
-    const auto                 rs = smart_resize(std::max<int64_t>(frames, pc.temporal_patch_size), height, width,
-                                                 pc.temporal_patch_size, pc.factor(), pc.min_pixels, pc.max_pixels);
-    const int64_t t = (std::max<int64_t>(frames, pc.temporal_patch_size) + pc.temporal_patch_size - 1) / pc.temporal_patch_size;
-    return GridTHW{t, rs.value().height / pc.patch_size, rs.value().width / pc.patch_size};
+    const int64_t              tp = pc.temporal_patch_size, n = std::max<int64_t>(frames, tp); // an image counts as tp frames
+    const auto rs = smart_resize(n, height, width, int(tp), pc.factor(), pc.min_pixels, pc.max_pixels).value();
+    return GridTHW{(n + tp - 1) / tp, rs.height / pc.patch_size, rs.width / pc.patch_size};
 }
 
 // Random pixel values for a grid's patches.
@@ -256,6 +255,18 @@ bool fits_context(const ModelConfig& c, const ModelInputs& in, const std::string
     std::fprintf(stderr, "note: %s skipped: its %zu prompt tokens exceed this model's context (%lld)\n", what.c_str(),
                  in.input_ids.size(), static_cast<long long>(c.text.max_positions));
     return false;
+}
+
+// One greedy generation of exactly `max_new_tokens` (no stop token ends it early) in a fresh session, so each
+// timing starts from an empty cache.
+Result<GenerationResult> generate_once(const std::shared_ptr<const Model>& model, const ModelInputs& in,
+                                       int max_new_tokens = 1) {
+    Session          s(model);
+    GenerationParams gp;
+    gp.max_new_tokens  = max_new_tokens;
+    gp.stop_token_ids  = {-1};
+    gp.sampling.greedy = true;
+    return s.generate(in, gp, [](int64_t) { return true; });
 }
 
 int report_failure(const Status& st) {
@@ -368,31 +379,16 @@ int main(int argc, char** argv) {
     // Warm-up: one short image chat touches every weight page of the mapping (vision tower and decoder), so the
     // first timed run does not pay for faulting in gigabytes that the load step mapped but did not read.
     {
-        Session          s(model.value());
-        GenerationParams gp;
-        gp.max_new_tokens  = 1;
-        gp.sampling.greedy = true;
-        auto t_warm        = Clock::now();
-        if (auto res = s.generate(image_prompt(c, 0.05, 16), gp, [](int64_t) { return true; }); !res) {
-            std::fprintf(stderr, "error: %s\n", res.status().message().c_str());
-            return 1;
-        }
+        const auto t_warm = Clock::now();
+        if (auto res = generate_once(model.value(), image_prompt(c, 0.05, 16)); !res) return report_failure(res.status());
         r["warmup_ms"] = seconds_since(t_warm) * 1e3;
     }
 
     // Decode at each context: prefill a context, then time decode steps.
     const int n_decode = std::stoi(opt["decode-tokens"]);
     for (int ctx : parse_list(opt["decode-ctx"])) {
-        Session          s(model.value());
-        GenerationParams gp;
-        gp.sampling.greedy = true;
-        gp.max_new_tokens  = n_decode + 1;
-        gp.stop_token_ids  = {-1};
-        auto res           = s.generate(text_prompt(c, ctx, 1), gp, [](int64_t) { return true; });
-        if (!res) {
-            std::fprintf(stderr, "error: %s\n", res.status().message().c_str());
-            return 1;
-        }
+        auto res = generate_once(model.value(), text_prompt(c, ctx, 1), n_decode + 1);
+        if (!res) return report_failure(res.status());
         const double tps      = double(n_decode) / (res->decode_ms / 1e3);
         const double roofline = bw_gbs * 1e9 / decode_bytes_per_token(m, ctx);
         r["decode_tokens_per_s_ctx" + std::to_string(ctx)]       = tps;
@@ -409,12 +405,7 @@ int main(int argc, char** argv) {
     }
     for (int n : parse_list(opt["prefill"])) {
         if (r.contains("prefill_tokens_per_s_" + std::to_string(n))) continue;
-        Session            s(model.value());
-        std::vector<float> logits;
-        GenerationParams   gp;
-        gp.max_new_tokens = 1;
-        gp.sampling.greedy = true;
-        auto res = s.generate(text_prompt(c, n, 2), gp, [](int64_t) { return true; });
+        auto res = generate_once(model.value(), text_prompt(c, n, 2));
         if (!res) return report_failure(res.status());
         const double pf_tps = double(n) / (res->prefill_ms / 1e3);
         r["prefill_tokens_per_s_" + std::to_string(n)] = pf_tps;
@@ -431,11 +422,7 @@ int main(int argc, char** argv) {
     for (int mp : parse_list(opt["vision-mp"])) {
         ModelInputs in = image_prompt(c, mp, 8);
         if (!fits_context(c, in, std::to_string(mp) + " MP image")) continue;
-        Session          s(model.value());
-        GenerationParams gp;
-        gp.max_new_tokens  = 1;
-        gp.sampling.greedy = true;
-        auto res           = s.generate(in, gp, [](int64_t) { return true; });
+        auto res = generate_once(model.value(), in);
         if (!res) return report_failure(res.status());
         const double n = double(in.image_grid_thw[0].patches());
         r["vision_ms_" + std::to_string(mp) + "mp"]            = res->vision_ms;
@@ -446,11 +433,7 @@ int main(int argc, char** argv) {
     if (const int frames = std::stoi(opt["video-frames"]); frames > 0) {
         const ModelInputs in = video_prompt(c, frames, 8);
         if (fits_context(c, in, "video of " + std::to_string(frames) + " frames")) {
-            Session          s(model.value());
-            GenerationParams gp;
-            gp.max_new_tokens  = 1;
-            gp.sampling.greedy = true;
-            auto res           = s.generate(in, gp, [](int64_t) { return true; });
+            auto res = generate_once(model.value(), in);
             if (!res) return report_failure(res.status());
             const GridTHW& g = in.video_grid_thw[0];
             r["video_frames"]               = frames;

@@ -2,23 +2,14 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
-#include <random>
 
 #include "../../inference/src/ops/gemv.h"
 #include "../../inference/src/ops/kernels.h"
 #include "glmv/inference/safetensors.h"
+#include "test_util.h"
 
 using namespace glmv;
-
-namespace {
-std::vector<float> randn(size_t n, uint64_t seed) {
-    std::mt19937_64                 rng(seed);
-    std::normal_distribution<float> d;
-    std::vector<float>              v(n);
-    for (float& x : v) x = d(rng);
-    return v;
-}
-} // namespace
+using glmv::test::randn;
 
 TEST(Kernels, Bf16DotMatchesReferenceForEveryLength) {
     std::printf("kernel ISA: %s\n", ops::kernel_isa());

@@ -5,24 +5,17 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
-#include <random>
 #include <vector>
 
 #include "../../inference/src/ops/gemm.h"
 #include "../../inference/src/ops/ops.h"
 #include "glmv/inference/safetensors.h"
+#include "test_util.h"
 
 using namespace glmv;
+using glmv::test::randn;
 
 namespace {
-
-std::vector<float> randn(size_t n, uint64_t seed) {
-    std::mt19937_64                 rng(seed);
-    std::normal_distribution<float> d;
-    std::vector<float>              v(n);
-    for (float& x : v) x = d(rng);
-    return v;
-}
 
 // A weight matrix of the given storage, with its own bytes.
 struct TestWeight {
