@@ -26,13 +26,11 @@ std::string normalise(std::string s) {
 }
 
 // The targets are 90 % for color/shape/count and 80 % for documents and video. The shipped model meets them
-// for color, shape and video; counting is at 88 % and document reading has not been learned (8 %, chance is about
-// 8 %), so those two are held to what the shipped model does (a regression guard, two misses of margin for
-// counting, a well-formed answer for documents) until a better-trained model replaces it — see
-// resources/demo-model/README.md.
+// for color, shape, count and video. Documents are at 68 %: titles and table rows are read, the two-digit total
+// mostly not; they are held to what the shipped model does (a regression guard with two misses of margin) until a
+// better-trained model replaces it — see resources/demo-model/README.md.
 double required_accuracy(const std::string& category) {
-    if (category == "count") return 0.80;
-    if (category == "document") return 0.0;
+    if (category == "document") return 0.60;
     if (category == "video") return 0.80;
     return 0.90;
 }

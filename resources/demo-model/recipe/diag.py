@@ -64,6 +64,7 @@ def run_variant(name, cfg, model_dir, sid, pad_id, steps, lr, zero_init, eval_ba
         for g, l0 in zip(opt.param_groups, base):
             g["lr"] = l0 * min(1.0, (step + 1) / 50)
         b.pop("categories")
+        b.pop("aux", None)
         loss = train_step(model, opt, {k: v.cuda(non_blocking=True) for k, v in b.items()})
         if (step + 1) % 50 == 0:
             model.eval()
@@ -146,6 +147,7 @@ def main():
     for e in (e1, e2):
         b = hf_common.collate([e], pad_id)
         b.pop("categories")
+        b.pop("aux", None)
         inp = {k: v.cuda() for k, v in b.items() if k != "labels"}
         with torch.no_grad():
             feats = model.model.get_image_features(inp["pixel_values"], inp["image_grid_thw"])
@@ -208,6 +210,7 @@ def main():
         fixed.append(encode(proc, s, aid, None))
     fb = hf_common.collate(fixed, pad_id)
     fb.pop("categories")
+    fb.pop("aux", None)
     fin = {k: v.cuda() for k, v in fb.items()}
     opt = torch.optim.AdamW(model.parameters(), lr=1e-3, betas=(0.9, 0.98), weight_decay=0.0)
     t0 = time.time()

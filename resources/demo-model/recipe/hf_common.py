@@ -134,6 +134,8 @@ def encode_training(proc, s, rng, assistant_id, use_template=False):
     for k in ("pixel_values", "image_grid_thw", "pixel_values_videos", "video_grid_thw"):
         if k in enc and enc[k] is not None:
             out[k] = enc[k]
+    if "aux" in s and "pixel_values" in out:
+        out["aux"] = s["aux"]
     return out
 
 
@@ -193,6 +195,8 @@ def collate(batch, pad_id):
             pos[:, i, :b["position_ids"].shape[1]] = b["position_ids"]
         out["position_ids"] = pos
     out["categories"] = [b["category"] for b in batch]
+    if "pixel_values" in out:  # probe labels of the still images, in the order their pixels were concatenated
+        out["aux"] = [b.get("aux", {}) for b in batch if "pixel_values" in b]
     return out
 
 
@@ -200,7 +204,7 @@ def answer_stats(model, batch, sid):
     """Teacher-forced check of a collated batch: mean loss over the assistant tokens, and per sample whether every
     assistant token (reasoning and answer) is the argmax. The reasoning names the answer before <answer> does, so
     scoring only the answer tokens would measure copying; scoring the whole reply is close to greedy decoding."""
-    inp = {k: v.cuda() for k, v in batch.items() if k not in ("categories", "labels")}
+    inp = {k: v.cuda() for k, v in batch.items() if k not in ("categories", "labels", "aux")}
     with torch.no_grad(), torch.autocast("cuda", dtype=torch.bfloat16):
         logits = model(**inp, use_cache=False).logits.float()
     tgt = batch["labels"].cuda()[:, 1:]

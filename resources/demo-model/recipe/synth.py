@@ -169,7 +169,8 @@ def task_color(rng, lang=None):
         q = pick(rng, ["图中形状是什么颜色？", "图片里的物体是什么颜色？", f"这个{SHAPES[si][2]}是什么颜色？",
                        "它是什么颜色？"])
         think, ans = f"这个形状填充的颜色是{zh}。", zh
-    return dict(category="color", kind="image", image=img, question=q, think=think, answer=ans, lang=lang)
+    return dict(category="color", kind="image", image=img, question=q, think=think, answer=ans, lang=lang,
+                aux=dict(color=ci, shape=si))
 
 
 def task_shape(rng, lang=None):
@@ -191,7 +192,8 @@ def task_shape(rng, lang=None):
     else:
         q = pick(rng, ["图中是什么形状？", "这是什么形状？", f"这个{COLORS[ci][1]}的物体是什么形状？", "图片里的图形叫什么？"])
         think, ans = f"它{hint_zh}，所以是{zh}。", zh
-    return dict(category="shape", kind="image", image=img, question=q, think=think, answer=ans, lang=lang)
+    return dict(category="shape", kind="image", image=img, question=q, think=think, answer=ans, lang=lang,
+                aux=dict(shape=si, color=ci))
 
 
 def _place(rng, w, h, n, r, gap):
@@ -238,7 +240,8 @@ def task_count(rng, lang=None, max_count=6):
     else:
         q = pick(rng, [f"图中有几个{zh}？", f"图片里一共有多少个{zh}？", "图中有几个图形？", "数一数图中有多少个物体。"])
         think, ans = f"我逐个数{zh}，一共有{n}个。", str(n)
-    return dict(category="count", kind="image", image=img, question=q, think=think, answer=ans, lang=lang)
+    return dict(category="count", kind="image", image=img, question=q, think=think, answer=ans, lang=lang,
+                aux=dict(count=n - 1, shape=si))
 
 
 def task_text(rng, lang=None):
@@ -271,7 +274,8 @@ def task_text(rng, lang=None):
     else:
         q = pick(rng, ["图中显示的数字是多少？", "读出图中的数字。"]) if is_num else pick(rng, ["图中写的是什么单词？", "读出图片里的单词。"])
         think = f"图中写着{text}。"
-    return dict(category="text", kind="image", image=img, question=q, think=think, answer=text, lang=lang)
+    aux = dict(tens=int(text) // 10, ones=int(text) % 10) if is_num else dict(word=TITLES.index(text))
+    return dict(category="text", kind="image", image=img, question=q, think=think, answer=text, lang=lang, aux=aux)
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -391,8 +395,10 @@ def task_document(rng, lang=None):
     page, info = make_document(rng)
     qtype = pick(rng, DOC_QTYPES)
     q, think, ans = doc_question(rng, info, qtype, lang)
+    total = int(info["total"])
+    aux = dict(word=TITLES.index(info["title"]), tens=total // 10, ones=total % 10, rows=int(info["rows"]) - 2)
     return dict(category="document", kind="page", image=page, question=q, think=think, answer=ans, lang=lang,
-                qtype=qtype)
+                qtype=qtype, aux=aux)
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -487,6 +493,11 @@ def task_chat(rng, lang=None):
 TRAIN_MIX_STILL = [(task_color, 0.10), (task_shape, 0.10), (task_count, 0.20), (task_text, 0.07),
                    (task_document, 0.50), (task_chat, 0.03)]
 VIDEO_BATCH_FRACTION = 0.2
+
+
+# Classes of the training-only probe heads (aux_reader.py); every still-image task labels what its image shows.
+AUX_HEADS = {"color": len(COLORS), "shape": len(SHAPES), "count": 6, "word": len(TITLES), "tens": 10, "ones": 10,
+             "rows": 5}
 
 
 def is_video_batch(seed, batch_index, fraction=None):

@@ -23,6 +23,7 @@ import torch
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
+import aux_reader  # noqa: E402
 import fastpath  # noqa: E402
 import hf_common  # noqa: E402
 import synth  # noqa: E402
@@ -203,6 +204,7 @@ def verification_batches(proc, sid, pad_id, seed):
                                         np.random.default_rng([seed, 556, i]), aid) for i, fn in enumerate(fns)]
         b = hf_common.collate(ex, pad_id)
         b.pop("categories")
+        b.pop("aux", None)
         out.append({k: v.cuda() for k, v in b.items()})
     return out
 
@@ -213,6 +215,7 @@ def speed_check(model, check, loader, steps=24):
     t0 = time.time()
     for b in loader:
         b.pop("categories")
+        b.pop("aux", None)
         b = {k: v.cuda() for k, v in b.items()}
         batches.append({k: hf_common.pixels_from_u8(v) if k in hf_common.PIXEL_KEYS else v for k, v in b.items()})
         if len(batches) == steps:
@@ -273,6 +276,8 @@ def main():
     ap.add_argument("--mix", help="task weights, e.g. color=0.05,shape=0.2,count=0.2,document=0.5 (default: synth's)")
     ap.add_argument("--video-fraction", type=float, help="share of video-only batches (default: synth's)")
     ap.add_argument("--export-dir", help="also write model.safetensors in 14 MiB parts + configs here")
+    ap.add_argument("--aux-weight", type=float, default=0.0, help="weight of the training-only probe heads on the "
+                    "vision tokens (aux_reader.py); 0 trains with the language-model loss alone")
     a = ap.parse_args()
     t_start = time.time()
     torch.manual_seed(a.seed)
@@ -325,8 +330,12 @@ def main():
                                          persistent_workers=False, pin_memory=True, drop_last=True)
     decay = [p for n, p in model.named_parameters() if p.ndim >= 2]
     no_decay = [p for n, p in model.named_parameters() if p.ndim < 2]
-    opt = torch.optim.AdamW([{"params": decay, "weight_decay": 0.05}, {"params": no_decay, "weight_decay": 0.0}],
-                            lr=a.lr, betas=(0.9, 0.98), eps=1e-8, fused=True)
+    groups = [{"params": decay, "weight_decay": 0.05}, {"params": no_decay, "weight_decay": 0.0}]
+    reader = capture = None
+    if a.aux_weight > 0:
+        reader = aux_reader.AuxReader(cfg.vision_config.out_hidden_size, synth.AUX_HEADS).cuda().train()
+        groups.append({"params": list(reader.parameters()), "weight_decay": 0.0})
+    opt = torch.optim.AdamW(groups, lr=a.lr, betas=(0.9, 0.98), eps=1e-8, fused=True)
 
     def lr_at(step, elapsed=0.0):
         if step < a.warmup:
@@ -346,6 +355,9 @@ def main():
             return
         print("fast path:", fastpath.install(model, check, log=lambda m: print(m, flush=True)), flush=True)
 
+    if reader is not None:  # after fastpath.install: its checking passes must not leave a stale capture
+        capture = aux_reader.MergerCapture(model)
+    aux_hits = {}
     t_loop = time.time()
     wait = 0.0
     tok_count = 0
@@ -368,6 +380,7 @@ def main():
         for g in opt.param_groups:
             g["lr"] = lr_at(step, time.time() - t_loop)
         cats = batch.pop("categories")
+        aux_labels = batch.pop("aux", None)
         n_tokens = int(batch["attention_mask"].sum())
         inp = {k: v.cuda(non_blocking=True) for k, v in batch.items()}
         for k in hf_common.PIXEL_KEYS:
@@ -394,7 +407,24 @@ def main():
         with torch.autocast("cuda", dtype=torch.bfloat16):
             out = model(**inp, use_cache=False)
         loss = out.loss
-        loss.backward()
+        objective = loss
+        if capture is not None:
+            tokens = capture.take()
+            if aux_labels and "image_grid_thw" in inp and tokens is not None:
+                lengths = (inp["image_grid_thw"].prod(-1) // 4).tolist()  # merged 2x2 tokens per image
+                if sum(lengths) == tokens.shape[0] and len(lengths) == len(aux_labels):
+                    aux_loss, stats = reader(tokens, lengths, aux_labels)
+                    if aux_loss is not None:
+                        objective = loss + a.aux_weight * aux_loss
+                        for k, (c, n) in stats.items():
+                            h = aux_hits.setdefault(k, [0, 0])
+                            h[0] = h[0] + c
+                            h[1] += n
+                else:
+                    print(f"probe heads off: {tokens.shape[0]} vision tokens for images of {lengths}", flush=True)
+                    capture.handle.remove()
+                    capture = None
+        objective.backward()
         if step in (0, 50, 400):
             parts = {}
             for n, p in model.named_parameters():
@@ -403,7 +433,7 @@ def main():
                     parts[key] = parts.get(key, 0.0) + float(p.grad.float().norm()) ** 2
             print(f"step {step} grad norms: " + ", ".join(f"{k} {v ** 0.5:.3g}" for k, v in parts.items()), flush=True)
         gn = torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        if torch.isfinite(loss) and torch.isfinite(gn):
+        if torch.isfinite(objective) and torch.isfinite(gn):
             opt.step()
         else:  # never let one bad batch poison the weights
             skipped += 1
@@ -421,9 +451,15 @@ def main():
             print(f"step {step:5d} loss {float(loss_acc) / max(1, loss_n):.4f} lr {lr_at(step, el):.2e} gnorm {float(gn):.2f} "
                   f"| {el:.0f}s, {step / el:.2f} it/s, {tok_count / el:.0f} tok/s, data wait {wait:.0f}s", flush=True)
             loss_acc, loss_n = 0.0, 0
+            if aux_hits:
+                print("  probe accuracy: " + ", ".join(f"{k} {float(c) / max(1, n):.2f}"
+                                                       for k, (c, n) in sorted(aux_hits.items())), flush=True)
+                aux_hits = {}
     print(f"skipped updates: {skipped}")
     print(f"trained {step} steps in {time.time() - t_loop:.0f}s ({step * a.batch} samples)", flush=True)
     del it, loader
+    if capture is not None:
+        capture.handle.remove()
 
     model.generation_config.eos_token_id = eos
     model.generation_config.pad_token_id = pad_id
