@@ -259,8 +259,12 @@ bool fits_context(const ModelConfig& c, const ModelInputs& in, const std::string
 
 // One greedy generation of exactly `max_new_tokens` (no stop token ends it early) in a fresh session, so each
 // timing starts from an empty cache.
+// The longest context any generate_once held (prompt + new tokens): the KV cache that the peak-RSS budget allows.
+int64_t g_longest_context = 0;
+
 Result<GenerationResult> generate_once(const std::shared_ptr<const Model>& model, const ModelInputs& in,
                                        int max_new_tokens = 1) {
+    g_longest_context = std::max<int64_t>(g_longest_context, int64_t(in.input_ids.size()) + max_new_tokens);
     Session          s(model);
     GenerationParams gp;
     gp.max_new_tokens  = max_new_tokens;
@@ -462,6 +466,14 @@ int main(int argc, char** argv) {
         r["ttft_turn2_fraction"] = t2->time_to_first_token_ms / t1->time_to_first_token_ms;
     }
     r["peak_rss_bytes"] = proc_status_bytes("VmHWM:");
+    {   // The target: peak RSS within weights + the largest KV cache used (fp32) + 10 %.
+        const TextConfig& t  = c.text;
+        const double      kv = double(g_longest_context) * double(t.n_layer * 2 * t.n_head_kv * t.head_dim) * 4;
+        const double      budget = 1.1 * (double(m.weight_bytes()) + kv);
+        r["kv_cache_bytes_longest"]      = kv;
+        r["peak_rss_budget_bytes"]       = budget;
+        r["peak_rss_fraction_of_budget"] = double(r["peak_rss_bytes"].get<uint64_t>()) / budget;
+    }
 
     std::printf("%-40s %s\n", "metric", "value");
     for (auto it = r.begin(); it != r.end(); ++it) std::printf("%-40s %s\n", it.key().c_str(), it.value().dump().c_str());

@@ -123,7 +123,43 @@ void check_chat(const std::string& chat, bool with_intermediates) {
     EXPECT_EQ(r->tokens.size() == want.size() || r->stop == GenerationResult::Stop::eos, true);
 }
 
+// The prompt in chunks of 7 tokens and every image / frame pair through the vision tower on its own (the work
+// limits that bound memory for long videos) give the reference's logits and greedy tokens, and the whole-run
+// logits up to float rounding.
+void check_chunked(const std::string& chat) {
+    ASSERT_TRUE(fixture().model && fixture().ref);
+    const ModelInputs  in = inputs_for(chat);
+    Session            whole(fixture().model), chunked(fixture().model);
+    WorkLimits         small;
+    small.prefill_chunk_tokens = 7;
+    small.vision_group_patches = 1;
+    chunked.set_work_limits(small);
+    WorkLimits huge;
+    huge.prefill_chunk_tokens = 1 << 30;
+    huge.vision_group_patches = 1 << 30;
+    whole.set_work_limits(huge);
+    std::vector<float> a, b;
+    ASSERT_TRUE(whole.forward_all(in, &a).ok());
+    ASSERT_TRUE(chunked.forward_all(in, &b).ok());
+    ASSERT_GT(in.input_ids.size(), 3 * size_t(small.prefill_chunk_tokens));
+    expect_close(b, ref_f32(chat + ".logits"), 1e-3, chat + " chunked logits");
+    expect_close(b, a, 1e-5, chat + " chunked vs whole logits");
+
+    Session g(fixture().model);
+    g.set_work_limits(small);
+    GenerationParams gp;
+    gp.sampling.greedy = true;
+    auto want          = ref_i64(chat + ".generated");
+    gp.max_new_tokens  = int(want.size());
+    auto r             = g.generate(in, gp, [](int64_t) { return true; });
+    ASSERT_TRUE(r.ok()) << r.status().to_string();
+    EXPECT_EQ(r->tokens, std::vector<int64_t>(want.begin(), want.begin() + std::min(want.size(), r->tokens.size())));
+}
+
 } // namespace
+
+TEST(ParityTiny, ChunkedPrefillAndGroupedVisionImageChat) { check_chunked("image_chat"); }
+TEST(ParityTiny, ChunkedPrefillAndGroupedVisionVideoChat) { check_chunked("video_chat"); }
 
 TEST(ParityTiny, ImageChatLogitsPositionsIntermediatesAndGreedy) { check_chat("image_chat", true); }
 TEST(ParityTiny, TextChatLogitsAndGreedy) { check_chat("text_chat", false); }

@@ -56,6 +56,7 @@ struct Session::Impl {
     int64_t                         rope_delta = 0;
     std::atomic<bool>               cancel{false};
     ActivationTap                   tap;
+    WorkLimits                      limits;
     // Vision embeddings by content hash, least recently used first; bounded by bytes.
     std::list<std::pair<uint64_t, std::vector<float>>>                                    vision_lru;
     std::map<uint64_t, std::list<std::pair<uint64_t, std::vector<float>>>::iterator>       vision_index;
@@ -140,7 +141,7 @@ struct Session::Impl {
 
     // Runs n new tokens (embeddings x [n, H], positions pos[3][pos_stride]) through the decoder, appending to the
     // KV cache. Writes logits of all rows (all_logits) or only the last row.
-    Status run(std::vector<float>& x, int64_t n, const int64_t* pos, int64_t pos_stride, bool all_logits,
+    Status run(float* x, int64_t n, const int64_t* pos, int64_t pos_stride, bool all_logits,
                std::vector<float>* logits) {
         const TextConfig&  t   = m.config.text;
         const TextWeights& w   = m.text;
@@ -157,7 +158,7 @@ struct Session::Impl {
                 return Status(ErrorCode::cancelled, "cancelled");
             }
             const TextLayerWeights& L = w.layers[size_t(li)];
-            ops::rms_norm(x.data(), n, H, L.input_norm.data(), t.rms_norm_eps, h.data());
+            ops::rms_norm(x, n, H, L.input_norm.data(), t.rms_norm_eps, h.data());
             auto& kc = k_cache[size_t(li)];
             auto& vc = v_cache[size_t(li)];
             kc.resize(size_t((past + n) * KD));
@@ -182,27 +183,28 @@ struct Session::Impl {
             ops::attention(q.data(), kc.data(), vc.data(), attn.data(), as);
             ops::linear(attn.data(), n, L.o, nullptr, a.data());
             ops::rms_norm(a.data(), n, H, L.post_self_attn_norm.data(), t.rms_norm_eps, a.data());
-            ops::add_inplace(x.data(), a.data(), n * H);
-            ops::rms_norm(x.data(), n, H, L.post_attention_norm.data(), t.rms_norm_eps, h.data());
+            ops::add_inplace(x, a.data(), n * H);
+            ops::rms_norm(x, n, H, L.post_attention_norm.data(), t.rms_norm_eps, h.data());
             ops::linear(h.data(), n, L.gate_up, nullptr, gu.data());
             // gate_up row = [gate (I) | up (I)]; m = up · silu(gate)
 #pragma omp parallel for schedule(static) if (n > 4)
             for (int64_t r = 0; r < n; ++r) ops::silu_mul(gu.data() + r * 2 * I, gu.data() + r * 2 * I + I, I, mm.data() + r * I);
             ops::linear(mm.data(), n, L.down, nullptr, a.data());
             ops::rms_norm(a.data(), n, H, L.post_mlp_norm.data(), t.rms_norm_eps, a.data());
-            ops::add_inplace(x.data(), a.data(), n * H);
-            emit("text.layers." + std::to_string(li), x.data(), n, H);
+            ops::add_inplace(x, a.data(), n * H);
+            emit("text.layers." + std::to_string(li), x, n, H);
         }
         n_cached = past + n;
-        ops::rms_norm(x.data(), n, H, w.norm.data(), t.rms_norm_eps, x.data());
-        emit("text.norm", x.data(), n, H);
+        if (!logits) return {}; // an inner chunk of a long prefill: only its cache entries are needed
+        ops::rms_norm(x, n, H, w.norm.data(), t.rms_norm_eps, x);
+        emit("text.norm", x, n, H);
         const int64_t V = t.vocab_size;
         if (all_logits) {
             logits->assign(size_t(n * V), 0.f);
-            ops::linear(x.data(), n, w.lm_head, nullptr, logits->data());
+            ops::linear(x, n, w.lm_head, nullptr, logits->data());
         } else {
             logits->assign(size_t(V), 0.f);
-            ops::linear(x.data() + (n - 1) * H, 1, w.lm_head, nullptr, logits->data());
+            ops::linear(x + (n - 1) * H, 1, w.lm_head, nullptr, logits->data());
         }
         return {};
     }
@@ -305,7 +307,7 @@ struct Session::Impl {
             }
             std::vector<float> emb;
             const ActivationTap* tp = tap ? &tap : nullptr;
-            GLMV_RETURN_IF_ERROR(encode_vision(m, px.data(), grids, &emb, tp, &cancel));
+            GLMV_RETURN_IF_ERROR(encode_vision(m, px.data(), grids, limits.vision_group_patches, &emb, tp, &cancel));
             for (size_t i = 0; i < to_encode.size(); ++i) {
                 const size_t r = to_encode[i];
                 fresh[r].assign(emb.begin() + first_row[i] * H, emb.begin() + (first_row[i] + runs[r].tokens) * H);
@@ -328,8 +330,26 @@ struct Session::Impl {
             }
         }
         // Positions of the new tokens as [3][n] with stride S.
-        Status st = run(x, n, positions.data() + L, S, all_logits, logits);
-        if (!st.ok()) return st;
+        // Long prompts run in chunks (each attends to the cache its predecessors filled), so the MLP intermediates
+        // stay bounded: a 19k-token video prompt at the 9B's widths would otherwise need about 4 GB of activations
+        // at once. With an activation tap it runs whole, so every tapped tensor is whole.
+        const int64_t      step = tap ? n : std::max<int64_t>(1, limits.prefill_chunk_tokens);
+        std::vector<float> part_logits;
+        if (all_logits) logits->clear();
+        for (int64_t c0 = 0; c0 < n; c0 += step) {
+            const int64_t rows = std::min(step, n - c0);
+            const bool    last = c0 + rows >= n;
+            Status st = run(x.data() + c0 * H, rows, positions.data() + L + c0, S, all_logits,
+                            all_logits || last ? &part_logits : nullptr);
+            if (!st.ok()) {
+                truncate_cache(L);
+                return st;
+            }
+            if (all_logits)
+                logits->insert(logits->end(), part_logits.begin(), part_logits.end());
+            else if (last)
+                logits->swap(part_logits);
+        }
         cached_sig.resize(size_t(L));
         cached_sig.insert(cached_sig.end(), sig.begin() + L, sig.end());
         for (size_t i = 0; i < to_encode.size(); ++i)
@@ -349,7 +369,7 @@ struct Session::Impl {
         ops::weight_row_to_f32(m.text.embed, token, x.data());
         const int64_t p      = n_cached + rope_delta;
         const int64_t pos[3] = {p, p, p};
-        GLMV_RETURN_IF_ERROR(run(x, 1, pos, 1, false, logits));
+        GLMV_RETURN_IF_ERROR(run(x.data(), 1, pos, 1, false, logits));
         cached_sig.push_back(uint64_t(token));
         return {};
     }
@@ -360,6 +380,7 @@ Session::~Session() = default;
 
 void Session::request_cancel() { impl_->cancel.store(true); }
 void Session::set_activation_tap(ActivationTap tap) { impl_->tap = std::move(tap); }
+void Session::set_work_limits(WorkLimits limits) { impl_->limits = limits; }
 int64_t Session::cached_tokens() const { return impl_->n_cached; }
 const std::vector<int64_t>& Session::position_ids() const { return impl_->positions; }
 int64_t                     Session::rope_delta() const { return impl_->rope_delta; }

@@ -66,10 +66,9 @@ void rotate_vision(float* v, int64_t hd, const float* cos_t, const float* sin_t)
     }
 }
 
-} // namespace
-
-Status encode_vision(const Model::Impl& model, const float* pixels, const std::vector<GridTHW>& grids,
-                     std::vector<float>* out, const ActivationTap* tap, const std::atomic<bool>* cancel) {
+// Runs one group of sequences through the tower and appends their merged embeddings to *out.
+Status encode_group(const Model::Impl& model, const float* pixels, const std::vector<GridTHW>& grids,
+                    std::vector<float>* out, const ActivationTap* tap, const std::atomic<bool>* cancel) {
     const VisionConfig&  vc = model.config.vision;
     const VisionWeights& w  = model.vision;
     const int64_t H = vc.hidden_size, O = vc.out_hidden_size, I = vc.intermediate, nh = vc.n_head, hd = vc.head_dim;
@@ -78,8 +77,6 @@ Status encode_vision(const Model::Impl& model, const float* pixels, const std::v
     int64_t                 N = 0;
     std::vector<int64_t>    seq_start;
     for (const GridTHW& g : grids) {
-        if (g.t != 1 || g.h <= 0 || g.w <= 0 || g.h % 2 || g.w % 2)
-            return Status(ErrorCode::invalid_argument, "vision grids must be (1, even h, even w)");
         seq_start.push_back(N);
         N += g.h * g.w;
     }
@@ -185,19 +182,58 @@ Status encode_vision(const Model::Impl& model, const float* pixels, const std::v
     ops::linear(grouped.data(), M, w.downsample, w.downsample_bias.data(), y.data());
     emit("vision.downsample", y.data(), M, O);
 
-    // 7. Merger: proj → LayerNorm → GELU → SiLU-gated MLP.
+    // 7. Merger: proj → LayerNorm → GELU → SiLU-gated MLP, in row chunks (its [rows, I] intermediates are the
+    // largest buffers of the tower: I is the text model's MLP width).
     std::vector<float> z(size_t(M * O));
     ops::linear(y.data(), M, w.merger_proj, nullptr, z.data());
     ops::layer_norm(z.data(), M, O, w.merger_ln_w.data(), w.merger_ln_b.data(), 1e-5, z.data());
     ops::gelu_erf_inplace(z.data(), M * O);
-    std::vector<float> mg(size_t(M * I)), mu(size_t(M * I));
-    ops::linear(z.data(), M, w.merger_gate, nullptr, mg.data());
-    ops::linear(z.data(), M, w.merger_up, nullptr, mu.data());
-    ops::silu_mul(mg.data(), mu.data(), M * I, mg.data());
-    out->assign(size_t(M * O), 0.f);
-    ops::linear(mg.data(), M, w.merger_down, nullptr, out->data());
-    emit("vision.merger", out->data(), M, O);
+    const size_t       out0    = out->size();
+    const int64_t      m_chunk = std::min<int64_t>(M, 1024);
+    std::vector<float> mg(size_t(m_chunk * I)), mu(size_t(m_chunk * I));
+    out->resize(out0 + size_t(M * O));
+    for (int64_t r0 = 0; r0 < M; r0 += m_chunk) {
+        const int64_t m = std::min(m_chunk, M - r0);
+        ops::linear(z.data() + r0 * O, m, w.merger_gate, nullptr, mg.data());
+        ops::linear(z.data() + r0 * O, m, w.merger_up, nullptr, mu.data());
+        ops::silu_mul(mg.data(), mu.data(), m * I, mg.data());
+        ops::linear(mg.data(), m, w.merger_down, nullptr, out->data() + out0 + size_t(r0 * O));
+    }
+    emit("vision.merger", out->data() + out0, M, O);
     (void)P;
+    return {};
+}
+
+} // namespace
+
+Status encode_vision(const Model::Impl& model, const float* pixels, const std::vector<GridTHW>& grids,
+                     int64_t group_patches, std::vector<float>* out, const ActivationTap* tap,
+                     const std::atomic<bool>* cancel) {
+    for (const GridTHW& g : grids)
+        if (g.t != 1 || g.h <= 0 || g.w <= 0 || g.h % 2 || g.w % 2)
+            return Status(ErrorCode::invalid_argument, "vision grids must be (1, even h, even w)");
+    out->clear();
+    // Sequences attend only within themselves, so groups of them can run through the tower one after another with
+    // the same result; that bounds the activations (a 32-frame 720p video is 76,544 patches: all at once they
+    // would need several GB at the 9B's widths). A group holds whole sequences up to group_patches patches (a
+    // larger single image is a group of its own); products of thousands of rows still run at GEMM speed. With an
+    // activation tap (the parity tests) everything runs as one group, so each tapped tensor is whole.
+    const int64_t     P             = model.config.vision.patch_dim();
+    size_t            first         = 0;
+    int64_t           row           = 0;
+    while (first < grids.size()) {
+        size_t  last    = first;
+        int64_t patches = 0;
+        while (last < grids.size() &&
+               (last == first || (tap && *tap) || patches + grids[last].h * grids[last].w <= group_patches)) {
+            patches += grids[last].h * grids[last].w;
+            ++last;
+        }
+        const std::vector<GridTHW> group(grids.begin() + long(first), grids.begin() + long(last));
+        GLMV_RETURN_IF_ERROR(encode_group(model, pixels + row * P, group, out, tap, cancel));
+        row += patches;
+        first = last;
+    }
     return {};
 }
 
