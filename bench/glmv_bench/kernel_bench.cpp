@@ -64,6 +64,27 @@ int run_kernel_bench(int argc, char** argv, double (*measure_bandwidth_gbs)()) {
         std::printf("%-5s %-12s %7.1f MB  %6.2f ms  %6.1f GB/s  %.2f of bandwidth\n", fmt, ops::gemv_isa(kind),
                     double(w.bytes()) / 1e6, best * 1e3, gbs, gbs / bw);
     }
+    // Decode attention over a long cache with the 9B's heads (32 query heads on 2 KV heads, head_dim 128): the
+    // fp32 keys and values it reads per layer, as GB/s and as a fraction of the bandwidth.
+    for (int64_t ctx : {int64_t(512), int64_t(8192), int64_t(32768)}) {
+        ops::AttentionShape s;
+        s.n_q = 1, s.n_k = ctx, s.n_head = 32, s.n_head_kv = 2, s.head_dim = 128;
+        s.q_stride = s.out_stride = 32 * 128, s.k_stride = s.v_stride = 2 * 128;
+        s.causal = true, s.q_offset = ctx - 1;
+        std::vector<float> q(size_t(32 * 128)), kc(size_t(ctx * 256)), vc(size_t(ctx * 256)), out(size_t(32 * 128));
+        for (float& f : q) f = nd(rng);
+#pragma omp parallel for schedule(static)
+        for (int64_t i = 0; i < ctx * 256; ++i) kc[size_t(i)] = vc[size_t(i)] = float(i % 97) * 1e-3f;
+        double best = 1e30;
+        for (int rep = 0; rep < reps * 4; ++rep) {
+            const auto t0 = std::chrono::steady_clock::now();
+            ops::attention(q.data(), kc.data(), vc.data(), out.data(), s);
+            best = std::min(best, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+        }
+        const double bytes = double(ctx) * 256 * 4 * 2, gbs = bytes / best / 1e9;
+        std::printf("decode attention, context %-6lld %7.1f MB  %6.3f ms  %6.1f GB/s  %.2f of bandwidth\n",
+                    (long long)ctx, bytes / 1e6, best * 1e3, gbs, gbs / bw);
+    }
     return 0;
 }
 

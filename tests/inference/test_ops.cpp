@@ -1,12 +1,15 @@
 // linear() and attention() — the products prefill, decode and the vision tower run — against double-precision
 // references, across every path they choose between: matrix-vector kernels (M ≤ 2), oneDNN matrix-matrix products
-// on weights widened slab by slab (several slabs when rows are long), the blocked attention of decode and short
-// turns, and the matrix-product attention of long prompts (several query blocks, causal with cached keys, GQA).
+// on weights widened slab by slab (several slabs when rows are long), the split-K attention of decode (each compiled
+// variant the CPU can run), the blocked attention of short turns, and the matrix-product attention of long prompts
+// (several query blocks, causal with cached keys, GQA).
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <string>
 #include <vector>
 
+#include "../../inference/src/ops/attention_decode.h"
 #include "../../inference/src/ops/gemm.h"
 #include "../../inference/src/ops/ops.h"
 #include "glmv/inference/safetensors.h"
@@ -100,8 +103,9 @@ struct AttentionCase {
     int64_t     q_offset;
 };
 
-// Softmax(q·kᵀ/√d)·v per head in double, rows padded by 8 floats to test the strides.
-void expect_attention_matches(const AttentionCase& c) {
+// Softmax(q·kᵀ/√d)·v per head in double, rows padded by 8 floats to test the strides. With a decode variant named,
+// that variant runs instead of attention()'s own choice.
+void expect_attention_matches(const AttentionCase& c, ops::DecodeAttentionIsa decode_isa = ops::DecodeAttentionIsa::automatic) {
     SCOPED_TRACE(c.name);
     ops::AttentionShape s;
     s.n_q = c.n_q, s.n_k = c.n_k, s.n_head = c.n_head, s.n_head_kv = c.n_head_kv, s.head_dim = c.head_dim;
@@ -113,7 +117,10 @@ void expect_attention_matches(const AttentionCase& c) {
     const auto q = randn(size_t(s.n_q * s.q_stride), 1), k = randn(size_t(s.n_k * s.k_stride), 2),
                v = randn(size_t(s.n_k * s.v_stride), 3);
     std::vector<float> out(size_t(s.n_q * s.out_stride), NAN);
-    ops::attention(q.data(), k.data(), v.data(), out.data(), s);
+    if (decode_isa == ops::DecodeAttentionIsa::automatic)
+        ops::attention(q.data(), k.data(), v.data(), out.data(), s);
+    else
+        ASSERT_TRUE(ops::attention_decode(q.data(), k.data(), v.data(), out.data(), s, decode_isa));
 
     const int64_t hd = c.head_dim, group = c.n_head / c.n_head_kv;
     double        worst = 0;
@@ -152,4 +159,33 @@ TEST(Attention, EveryPathMatchesDoubleReference) {
         {"follow-up prefill after cached history", 100, 250, 4, 1, 32, true, 150},
     };
     for (const auto& c : cases) expect_attention_matches(c);
+}
+
+// Every compiled variant of the decode kernel this CPU can run, on shapes that exercise its split: one key, a
+// cache shorter than a piece, many pieces with a ragged last one, the 9B's 16 query heads per KV head at
+// head_dim 128, no grouping, a non-causal query, and more than 16 query heads per KV head.
+TEST(Attention, DecodeKernelVariantsMatchDoubleReference) {
+    const AttentionCase cases[] = {
+        {"first token: a single key", 1, 1, 4, 2, 32, true, 0},
+        {"short cache", 1, 20, 4, 2, 32, true, 19},
+        {"9B heads, long cache, ragged last piece", 1, 5003, 32, 2, 128, true, 5002},
+        {"cache longer than the query sees (causal)", 1, 300, 4, 4, 64, true, 150},
+        {"non-causal", 1, 700, 6, 3, 16, false, 0},
+        {"20 query heads per KV head (two sets of 16), head_dim not a multiple of 8", 1, 333, 40, 2, 20, true, 332},
+    };
+    std::vector<std::pair<ops::DecodeAttentionIsa, std::string>> variants = {{ops::DecodeAttentionIsa::portable, "portable"}};
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) variants.push_back({ops::DecodeAttentionIsa::avx2, "avx2"});
+    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512dq") &&
+        __builtin_cpu_supports("avx512vl"))
+        variants.push_back({ops::DecodeAttentionIsa::avx512, "avx512"});
+    for (const auto& [isa, name] : variants) {
+        SCOPED_TRACE(name);
+        for (const auto& c : cases) expect_attention_matches(c, isa);
+    }
+    // Shapes it leaves to the general paths.
+    ops::AttentionShape two_rows;
+    two_rows.n_q = 2, two_rows.n_k = 4, two_rows.n_head = 2, two_rows.n_head_kv = 1, two_rows.head_dim = 8;
+    float dummy[64] = {};
+    EXPECT_FALSE(ops::attention_decode(dummy, dummy, dummy, dummy, two_rows));
 }

@@ -2,6 +2,7 @@
 // products (prefill, vision) by oneDNN (gemm.h) on weights widened slab by slab, so the weights stay mapped.
 #include "ops/ops.h"
 
+#include "ops/attention_decode.h"
 #include "ops/gemm.h"
 #include "ops/gemv.h"
 #include "ops/kernels.h"
@@ -281,9 +282,10 @@ bool attention_gemm(const float* q, const float* k, const float* v, float* out, 
 } // namespace
 
 void attention(const float* q, const float* k, const float* v, float* out, const AttentionShape& s) {
-    // From 64 query rows on, the products are large enough for oneDNN. Decode and short turns keep the blocked path
-    // below: a oneDNN product per KV head for decode was measured slower (the cache length changes every token, so
-    // every token compiles new kernels, and a 16-row product reaches a third of the memory speed).
+    // Decode (one query row) has its own split-K kernel (attention_decode.h; a oneDNN product per KV head was measured
+    // slower: the cache length changes every token, so every token compiles new kernels). From 64 query rows on, the
+    // products are large enough for oneDNN. Short turns keep the blocked path below.
+    if (s.n_q == 1 && attention_decode(q, k, v, out, s)) return;
     if (s.n_q >= 64 && attention_gemm(q, k, v, out, s)) return;
     // Blocks of QB query rows per (head) task: scores QB × KB at a time with an online softmax, so memory is
     // O(QB · KB) per thread whatever the context length.
