@@ -26,11 +26,11 @@ std::string normalise(std::string s) {
 }
 
 // The targets are 90 % for color/shape/count and 80 % for documents and video. The shipped model meets them
-// for color, shape, count and video. Documents are at 68 %: titles and table rows are read, the two-digit total
-// mostly not; they are held to what the shipped model does (a regression guard with two misses of margin) until a
-// better-trained model replaces it — see resources/demo-model/README.md.
+// here (documents 20/25); on a larger set (120 per category) documents are at 74 %: titles and table rows are read,
+// the two-digit total a third of the time. Documents are held to 72 % (two misses of margin) until a better-trained
+// model replaces it — see resources/demo-model/README.md.
 double required_accuracy(const std::string& category) {
-    if (category == "document") return 0.60;
+    if (category == "document") return 0.72;
     if (category == "video") return 0.80;
     return 0.90;
 }
@@ -42,8 +42,11 @@ TEST(DemoModel, HeldOutAccuracyThroughTheRealMediaPipeline) {
     const std::string recipe = model + "/recipe/make_eval_set.py";
     test::TempDir     dir("glmv-eval");
     const std::string python = std::getenv("GLMV_PYTHON") ? std::getenv("GLMV_PYTHON") : "/usr/bin/python3";
-    const std::string cmd    = python + " " + recipe + " " + dir.path() + " --seed 4242 --per-category 25 > " + dir.path() +
-                            "/gen.log 2>&1";
+    // GLMV_DEMO_SEED / GLMV_DEMO_PER_CATEGORY run a larger or different held-out set (the README's numbers).
+    const std::string seed = std::getenv("GLMV_DEMO_SEED") ? std::getenv("GLMV_DEMO_SEED") : "4242";
+    const std::string per  = std::getenv("GLMV_DEMO_PER_CATEGORY") ? std::getenv("GLMV_DEMO_PER_CATEGORY") : "25";
+    const std::string cmd  = python + " " + recipe + " " + dir.path() + " --seed " + std::to_string(std::stoi(seed)) +
+                            " --per-category " + std::to_string(std::stoi(per)) + " > " + dir.path() + "/gen.log 2>&1";
     ASSERT_EQ(std::system(cmd.c_str()), 0) << "make_eval_set.py failed; see " << cmd;
     std::ifstream qf(dir.file("questions.json"));
     json          q = json::parse(qf);
