@@ -64,6 +64,24 @@ int run_kernel_bench(int argc, char** argv, double (*measure_bandwidth_gbs)()) {
         std::printf("%-5s %-12s %7.1f MB  %6.2f ms  %6.1f GB/s  %.2f of bandwidth\n", fmt, ops::gemv_isa(kind),
                     double(w.bytes()) / 1e6, best * 1e3, gbs, gbs / bw);
     }
+    // Preparing the input vector (serial, once per product, while the other threads wait): microseconds per call
+    // at the 9B's two input widths.
+    for (int64_t n : {int64_t(4096), int64_t(13696)}) {
+        std::vector<float> xv(static_cast<size_t>(n));
+        for (float& f : xv) f = nd(rng);
+        for (auto [kind, name] : {std::pair{ops::GemvWeights::bf16, "bf16"}, std::pair{ops::GemvWeights::q8, "q8"},
+                                  std::pair{ops::GemvWeights::q4, "q4"}}) {
+            ops::GemvVector v;
+            ops::gemv_prepare(xv.data(), n, kind, v);
+            double best = 1e30;
+            for (int rep = 0; rep < 200; ++rep) {
+                const auto t0 = std::chrono::steady_clock::now();
+                ops::gemv_prepare(xv.data(), n, kind, v);
+                best = std::min(best, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+            }
+            std::printf("%-5s vector preparation, %5lld values: %7.1f us\n", name, (long long)n, best * 1e6);
+        }
+    }
     // Decode attention over a long cache with the 9B's heads (32 query heads on 2 KV heads, head_dim 128): the
     // fp32 keys and values it reads per layer, as GB/s and as a fraction of the bandwidth.
     for (int64_t ctx : {int64_t(512), int64_t(8192), int64_t(32768)}) {

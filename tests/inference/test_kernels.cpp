@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <string>
 
 #include "../../inference/src/ops/gemv.h"
 #include "../../inference/src/ops/kernels.h"
@@ -86,5 +87,48 @@ TEST(Kernels, GemvMatchesPerRowReferences) {
                 EXPECT_NEAR(y[size_t(r)], ops::reference_dot_q4(x.data(), q4.data() + r * n / 2, s4.data() + r * G, n), tol)
                     << "q4 n=" << n << " rows=" << rows << " r=" << r;
         }
+    }
+}
+
+// The prepared vector of the AVX-512 tiers (vector code) against its scalar definition: x split into bf16 hi + lo,
+// x quantised by quantize_row_q8's rule, q + 128 for q8, and q4's block layout with its per-lane bias.
+TEST(Kernels, PreparedVectorMatchesItsDefinition) {
+    for (int64_t n : {32, 64, 96, 4096, 13696}) {
+        SCOPED_TRACE("n=" + std::to_string(n));
+        const auto      x = randn(size_t(n), 12);
+        ops::GemvVector v;
+        ops::gemv_prepare(x.data(), n, ops::GemvWeights::bf16, v);
+        if (std::string(ops::gemv_isa(ops::GemvWeights::bf16)) == "avx512-bf16")
+            for (int64_t i = 0; i < n; ++i) {
+                ASSERT_EQ(v.hi[size_t(i)], f32_to_bf16(x[size_t(i)])) << i;
+                ASSERT_EQ(v.lo[size_t(i)], f32_to_bf16(x[size_t(i)] - bf16_to_f32(v.hi[size_t(i)]))) << i;
+            }
+        if (std::string(ops::gemv_isa(ops::GemvWeights::q8)) != "avx512-vnni") continue;
+        const int64_t       G = n / 32;
+        std::vector<int8_t> q(static_cast<size_t>(n));
+        std::vector<float>  sc(static_cast<size_t>(G));
+        ops::quantize_row_q8(x.data(), n, q.data(), sc.data());
+        ops::gemv_prepare(x.data(), n, ops::GemvWeights::q8, v);
+        for (int64_t g = 0; g < G; ++g) ASSERT_EQ(v.scale[size_t(g)], sc[size_t(g)]);
+        for (int64_t i = 0; i < n; ++i) {
+            // Exact ties (x/scale = k + 0.5) could round apart by float error; random data has none.
+            ASSERT_EQ(v.q[size_t(i)], q[size_t(i)]) << i;
+            ASSERT_EQ(v.q_offset[size_t(i)], uint8_t(int(q[size_t(i)]) + 128)) << i;
+            ASSERT_EQ(v.lane_scale[size_t(i / 4)], sc[size_t(i / 32)]) << i;
+        }
+        ops::gemv_prepare(x.data(), n, ops::GemvWeights::q4, v);
+        for (int64_t i = 0; i < n; ++i) ASSERT_EQ(v.q_natural[size_t(i)], q[size_t(i)]) << i;
+        for (int64_t b = 0; b < G / 4; ++b)
+            for (int64_t lane = 0; lane < 16; ++lane) {
+                const int64_t g = b * 4 + lane / 4, j0 = lane % 4 * 4; // lane covers values j0..j0+3 of group g's halves
+                int32_t       bias = 0;
+                for (int64_t j = j0; j < j0 + 4; ++j) {
+                    ASSERT_EQ(v.q[size_t(b * 128 + lane * 4 + j - j0)], q[size_t(g * 32 + j)]);
+                    ASSERT_EQ(v.q[size_t(b * 128 + 64 + lane * 4 + j - j0)], q[size_t(g * 32 + 16 + j)]);
+                    bias += 8 * (q[size_t(g * 32 + j)] + q[size_t(g * 32 + 16 + j)]);
+                }
+                ASSERT_EQ(v.q4_bias[size_t(b * 16 + lane)], bias) << "block " << b << " lane " << lane;
+                ASSERT_EQ(v.lane_scale[size_t(b * 16 + lane)], sc[size_t(g)]);
+            }
     }
 }
