@@ -139,20 +139,28 @@ void linear_eigen(const float* x, int64_t M, const WeightMatrix& w, float* y) {
 
 } // namespace
 
+// Up to this many input rows, linear() runs the matrix-vector kernels once per row instead of a matrix product on
+// widened weights: widening reads 2 bytes and writes and rereads 8 per weight, which a few rows cannot amortise.
+constexpr int64_t kMaxGemvRows = 8;
+
 void linear(const float* x, int64_t M, const WeightMatrix& w, const float* bias, float* y) {
     const int64_t N = w.rows, K = w.cols;
     if (M <= 0 || N <= 0) return;
-    if (M <= 2 && (w.quant != Quant::none || w.dtype == DType::bf16)) {
-        // Matrix-vector (decode): bandwidth-bound, one pass over the weights. The vector is prepared once for the
-        // kernel this CPU runs (gemv.h).
+    if (M <= kMaxGemvRows && (w.quant != Quant::none || w.dtype == DType::bf16)) {
+        // Matrix-vector (decode, and prompts of a few tokens): bandwidth-bound, one pass over the weights from memory.
+        // Each vector is prepared once for the kernel this CPU runs (gemv.h).
         const GemvWeights kind = w.quant == Quant::q8 ? GemvWeights::q8 : w.quant == Quant::q4 ? GemvWeights::q4 : GemvWeights::bf16;
         // Per calling thread (the engine may run on several threads); the workers below read the caller's copy
         // through this pointer — naming the thread_local inside the parallel region would give each worker its own.
-        static thread_local GemvVector prepared[2];
+        static thread_local GemvVector prepared[kMaxGemvRows];
         GemvVector* const              vec = prepared;
         for (int64_t m = 0; m < M; ++m) gemv_prepare(x + m * K, K, kind, vec[m]);
         const int64_t G = K / kQuantGroup;
-        auto rows = [&](int64_t n0, int64_t n1) {
+        // With several vectors, rows go in blocks of 16 (at most 440 KB of weights at the 9B's widest rows), so
+        // the second and later vectors find the block in L2 instead of reading the weights from memory again.
+        auto rows = [&](int64_t first, int64_t end) {
+          for (int64_t n0 = first; n0 < end; n0 += (M == 1 ? end - first : 16)) {
+            const int64_t n1 = M == 1 ? end : std::min(end, n0 + 16);
             for (int64_t m = 0; m < M && n1 > n0; ++m) {
                 float* ym = y + m * N + n0;
                 if (kind == GemvWeights::q8)
@@ -164,6 +172,7 @@ void linear(const float* x, int64_t M, const WeightMatrix& w, const float* bias,
                 if (bias)
                     for (int64_t n = n0; n < n1; ++n) y[m * N + n] += bias[n];
             }
+          }
         };
         // Rows go out in chunks (about eight per thread, a multiple of four rows) to whichever thread is free:
         // on the 16-core host a static split left threads waiting for the slowest one, and dynamic chunks decoded
