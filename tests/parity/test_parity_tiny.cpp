@@ -123,7 +123,7 @@ void check_chat(const std::string& chat, bool with_intermediates) {
     EXPECT_EQ(r->tokens.size() == want.size() || r->stop == GenerationResult::Stop::eos, true);
 }
 
-// The prompt in chunks of 9 tokens and every image / frame pair through the vision tower on its own (the work
+// The prompt in chunks of 7 tokens and every image / frame pair through the vision tower on its own (the work
 // limits that bound memory for long videos) give the reference's logits and greedy tokens, and the whole-run
 // logits up to float rounding.
 void check_chunked(const std::string& chat) {
@@ -131,7 +131,7 @@ void check_chunked(const std::string& chat) {
     const ModelInputs  in = inputs_for(chat);
     Session            whole(fixture().model), chunked(fixture().model);
     WorkLimits         small;
-    small.prefill_chunk_tokens = 9; // above linear()'s matrix-vector limit (8 rows), so chunks and whole run the same kernels
+    small.prefill_chunk_tokens = 7;
     small.vision_group_patches = 1;
     chunked.set_work_limits(small);
     WorkLimits huge;
@@ -143,7 +143,9 @@ void check_chunked(const std::string& chat) {
     ASSERT_TRUE(chunked.forward_all(in, &b).ok());
     ASSERT_GT(in.input_ids.size(), 3 * size_t(small.prefill_chunk_tokens));
     expect_close(b, ref_f32(chat + ".logits"), 1e-3, chat + " chunked logits");
-    expect_close(b, a, 1e-5, chat + " chunked vs whole logits");
+    // Chunks of 7 rows run the bf16 matrix-vector kernels (x split into two bf16 halves, ~1e-5 relative per element),
+    // the whole prompt the fp32 matrix product: 5e-5 of the largest logit; a chunk at wrong positions is off by far more.
+    expect_close(b, a, 5e-5, chat + " chunked vs whole logits");
 
     Session g(fixture().model);
     g.set_work_limits(small);
