@@ -31,17 +31,21 @@ typedef float   v16 __attribute__((vector_size(64)));
 typedef int32_t v16i __attribute__((vector_size(64)));
 typedef float   v16_unaligned __attribute__((vector_size(64), aligned(4)));
 
-[[gnu::always_inline]] inline v16 load16(const float* p) { return *reinterpret_cast<const v16_unaligned*>(p); }
-[[gnu::always_inline]] inline void store16(float* p, v16 x) { *reinterpret_cast<v16_unaligned*>(p) = x; }
+[[gnu::always_inline]] inline v16 load16(const float* p) {
+    return *reinterpret_cast<const v16_unaligned*>(p);
+}
+[[gnu::always_inline]] inline void store16(float* p, v16 x) {
+    *reinterpret_cast<v16_unaligned*>(p) = x;
+}
 
 // e^x for x ≤ 0 (scores minus their maximum): x = n·ln2 + r with |r| ≤ ln2/2, e^r by its degree-6 Taylor
 // polynomial (relative error below 2e-7 there), 2^n put into the exponent bits. The library expf is a call per
 // element.
 [[gnu::always_inline]] inline v16 exp_nonpositive(v16 x) {
-    const v16 lowest = x - x - 87.f; // e^-87 is near the smallest normal float
-    x                = x < lowest ? lowest : x;
-    const float round = 12582912.f; // 1.5·2^23: adding it rounds to an integer
-    const v16   n     = (x * 1.44269504088896341f + round) - round; // nearest integer to x / ln2
+    const v16 lowest  = x - x - 87.f; // e^-87 is near the smallest normal float
+    x                 = x < lowest ? lowest : x;
+    const float round = 12582912.f;                                   // 1.5·2^23: adding it rounds to an integer
+    const v16   n     = (x * 1.44269504088896341f + round) - round;   // nearest integer to x / ln2
     const v16   r     = (x - n * 0.693359375f) - n * -2.12194440e-4f; // ln2 in two parts, so r keeps its digits
     v16         p     = r * (1.f / 720) + 1.f / 120;
     p                 = p * r + 1.f / 24;
@@ -58,9 +62,9 @@ typedef float   v16_unaligned __attribute__((vector_size(64), aligned(4)));
 constexpr int kHeads = 16;
 
 struct Piece {
-    const float* qt;     // [hd][kHeads]: this task's query heads, transposed and pre-scaled by 1/√hd
-    const float* k;      // first key of the piece (this KV head's columns), rows k_stride apart
-    const float* v;      // likewise
+    const float* qt; // [hd][kHeads]: this task's query heads, transposed and pre-scaled by 1/√hd
+    const float* k;  // first key of the piece (this KV head's columns), rows k_stride apart
+    const float* v;  // likewise
     int64_t      n, hd, k_stride, v_stride;
     float*       scores; // [n][kHeads] scratch
     float*       max;    // [kHeads] out: the largest score of each head in this piece
@@ -96,7 +100,8 @@ struct Piece {
     for (; j < n; ++j) {
         const float* kj = p.k + j * p.k_stride;
         v16          a  = {};
-        for (int64_t e = 0; e < hd; ++e) a += load16(p.qt + e * kHeads) * kj[e];
+        for (int64_t e = 0; e < hd; ++e)
+            a += load16(p.qt + e * kHeads) * kj[e];
         store16(S + j * kHeads, a);
     }
 
@@ -119,34 +124,46 @@ struct Piece {
         for (j = 0; j < n; ++j) {
             const float* vj = p.v + j * p.v_stride + e0;
             const v16    sj = load16(S + j * kHeads);
-            for (int t = 0; t < 8; ++t) a[t] += sj * vj[t];
+            for (int t = 0; t < 8; ++t)
+                a[t] += sj * vj[t];
         }
-        for (int t = 0; t < 8; ++t) store16(p.acc + (e0 + t) * kHeads, a[t]);
+        for (int t = 0; t < 8; ++t)
+            store16(p.acc + (e0 + t) * kHeads, a[t]);
     }
     for (; e0 < hd; ++e0) {
         v16 a = {};
-        for (j = 0; j < n; ++j) a += load16(S + j * kHeads) * p.v[j * p.v_stride + e0];
+        for (j = 0; j < n; ++j)
+            a += load16(S + j * kHeads) * p.v[j * p.v_stride + e0];
         store16(p.acc + e0 * kHeads, a);
     }
 }
 
-void piece_portable(const Piece& p) { piece_body(p); }
-__attribute__((target("avx2,fma"))) void piece_avx2(const Piece& p) { piece_body(p); }
-__attribute__((target("avx512f,avx512bw,avx512dq,avx512vl"))) void piece_avx512(const Piece& p) { piece_body(p); }
+void piece_portable(const Piece& p) {
+    piece_body(p);
+}
+__attribute__((target("avx2,fma"))) void piece_avx2(const Piece& p) {
+    piece_body(p);
+}
+__attribute__((target("avx512f,avx512bw,avx512dq,avx512vl"))) void piece_avx512(const Piece& p) {
+    piece_body(p);
+}
 
 using PieceFn = void (*)(const Piece&);
 
 PieceFn choose(DecodeAttentionIsa isa) {
     if (isa == DecodeAttentionIsa::automatic) {
         const std::string chosen = kernel_isa();
-        isa = chosen == "avx512" ? DecodeAttentionIsa::avx512
-              : chosen == "avx2" ? DecodeAttentionIsa::avx2
-                                 : DecodeAttentionIsa::portable;
+        isa                      = chosen == "avx512" ? DecodeAttentionIsa::avx512
+                                   : chosen == "avx2" ? DecodeAttentionIsa::avx2
+                                                      : DecodeAttentionIsa::portable;
     }
     switch (isa) {
-    case DecodeAttentionIsa::avx512: return piece_avx512;
-    case DecodeAttentionIsa::avx2: return piece_avx2;
-    default: return piece_portable;
+    case DecodeAttentionIsa::avx512:
+        return piece_avx512;
+    case DecodeAttentionIsa::avx2:
+        return piece_avx2;
+    default:
+        return piece_portable;
     }
 }
 
@@ -175,7 +192,8 @@ bool attention_decode(const float* q, const float* k, const float* v, float* out
     const float scale = 1.f / std::sqrt(float(hd));
     for (int64_t h = 0; h < s.n_head; ++h) {
         const int64_t lane = h / G * subgroups + h % G / kHeads, g = h % G % kHeads;
-        for (int64_t e = 0; e < hd; ++e) query_t[size_t((lane * hd + e) * kHeads + g)] = q[h * hd + e] * scale;
+        for (int64_t e = 0; e < hd; ++e)
+            query_t[size_t((lane * hd + e) * kHeads + g)] = q[h * hd + e] * scale;
     }
     const float* const qt   = query_t.data(); // workers reach the caller's buffers through these pointers
     float* const       pmax = part_max.data();
@@ -200,8 +218,9 @@ bool attention_decode(const float* q, const float* k, const float* v, float* out
 #pragma omp for schedule(static)
         for (int64_t h = 0; h < s.n_head; ++h) {
             const int64_t lane = h / G * subgroups + h % G / kHeads, g = h % G % kHeads;
-            float         mx   = -std::numeric_limits<float>::infinity();
-            for (int64_t i = 0; i < n_pieces; ++i) mx = std::max(mx, pmax[(lane * n_pieces + i) * kHeads + g]);
+            float         mx = -std::numeric_limits<float>::infinity();
+            for (int64_t i = 0; i < n_pieces; ++i)
+                mx = std::max(mx, pmax[(lane * n_pieces + i) * kHeads + g]);
             float* o     = out + h * hd;
             float  total = 0.f;
             std::fill(o, o + hd, 0.f);
@@ -210,10 +229,12 @@ bool attention_decode(const float* q, const float* k, const float* v, float* out
                 const float   w = std::exp(pmax[t * kHeads + g] - mx);
                 total += w * psum[t * kHeads + g];
                 const float* a = pacc + t * hd * kHeads + g;
-                for (int64_t e = 0; e < hd; ++e) o[e] += w * a[e * kHeads];
+                for (int64_t e = 0; e < hd; ++e)
+                    o[e] += w * a[e * kHeads];
             }
             const float inv = 1.f / total;
-            for (int64_t e = 0; e < hd; ++e) o[e] *= inv;
+            for (int64_t e = 0; e < hd; ++e)
+                o[e] *= inv;
         }
     }
     return true;
