@@ -144,8 +144,9 @@ void linear_eigen(const float* x, int64_t M, const WeightMatrix& w, float* y) {
 // the int8 kernels of q8/q4 (64 products per instruction) outrun fp32 products. Crossovers measured on the 2-core VM
 // with the M4 model (prefill tokens/s, vector kernels vs matrix product): bf16 55 vs 39 at 64 rows, 64 vs 82 at
 // 128; q4 121 vs 96 at 128, 129 vs 121 at 256, 116 vs 132 at 512; q8 108 vs 40 at 64.
-constexpr int64_t kMaxGemvRows = 128;
-static int64_t    max_vector_rows(const WeightMatrix& w) { return w.quant != Quant::none ? kMaxGemvRows : 64; }
+constexpr int64_t kMaxGemvRows     = 128; // q8/q4
+constexpr int64_t kMaxGemvRowsBf16 = 64;
+static int64_t    max_vector_rows(const WeightMatrix& w) { return w.quant != Quant::none ? kMaxGemvRows : kMaxGemvRowsBf16; }
 
 void linear(const float* x, int64_t M, const WeightMatrix& w, const float* bias, float* y) {
     const int64_t N = w.rows, K = w.cols;
@@ -164,20 +165,21 @@ void linear(const float* x, int64_t M, const WeightMatrix& w, const float* bias,
         // With several vectors, rows go in blocks of 16 (at most 440 KB of weights at the 9B's widest rows), so
         // the second and later vectors find the block in L2 instead of reading the weights from memory again.
         auto rows = [&](int64_t first, int64_t end) {
-          for (int64_t n0 = first; n0 < end; n0 += (M == 1 ? end - first : 16)) {
-            const int64_t n1 = M == 1 ? end : std::min(end, n0 + 16);
-            for (int64_t m = 0; m < M && n1 > n0; ++m) {
-                float* ym = y + m * N + n0;
-                if (kind == GemvWeights::q8)
-                    gemv_q8_rows(vec[m], reinterpret_cast<const int8_t*>(w.data) + n0 * K, w.scales + n0 * G, n1 - n0, ym);
-                else if (kind == GemvWeights::q4)
-                    gemv_q4_rows(vec[m], w.data + n0 * K / 2, w.scales + n0 * G, n1 - n0, ym);
-                else
-                    gemv_bf16_rows(vec[m], reinterpret_cast<const uint16_t*>(w.data) + n0 * K, n1 - n0, ym);
-                if (bias)
-                    for (int64_t n = n0; n < n1; ++n) y[m * N + n] += bias[n];
+            const int64_t block = M == 1 ? end - first : 16;
+            for (int64_t n0 = first; n0 < end; n0 += block) {
+                const int64_t n1 = std::min(end, n0 + block);
+                for (int64_t m = 0; m < M; ++m) {
+                    float* ym = y + m * N + n0;
+                    if (kind == GemvWeights::q8)
+                        gemv_q8_rows(vec[m], reinterpret_cast<const int8_t*>(w.data) + n0 * K, w.scales + n0 * G, n1 - n0, ym);
+                    else if (kind == GemvWeights::q4)
+                        gemv_q4_rows(vec[m], w.data + n0 * K / 2, w.scales + n0 * G, n1 - n0, ym);
+                    else
+                        gemv_bf16_rows(vec[m], reinterpret_cast<const uint16_t*>(w.data) + n0 * K, n1 - n0, ym);
+                    if (bias)
+                        for (int64_t n = n0; n < n1; ++n) y[m * N + n] += bias[n];
+                }
             }
-          }
         };
         // Rows go out in chunks (about eight per thread, a multiple of four rows) to whichever thread is free:
         // on the 16-core host a static split left threads waiting for the slowest one, and dynamic chunks decoded
