@@ -7,6 +7,7 @@
 #include <cstring>
 #include <random>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "../../inference/src/ops/gemv.h"
@@ -17,10 +18,13 @@ namespace glmv::bench {
 int run_kernel_bench(int argc, char** argv, double (*measure_bandwidth_gbs)()) {
     int64_t rows = 13696 * 2, cols = 4096; // two MLP up-projections of GLM-4.1V-9B: 224 MB in bf16
     int     reps = 10;
+    int64_t prefill_rows = 512;
     for (int i = 2; i + 1 < argc; i += 2) {
         if (!std::strcmp(argv[i], "--rows")) rows = std::stoll(argv[i + 1]);
         else if (!std::strcmp(argv[i], "--cols")) cols = std::stoll(argv[i + 1]);
         else if (!std::strcmp(argv[i], "--reps")) reps = std::stoi(argv[i + 1]);
+        else if (!std::strcmp(argv[i], "--prefill-rows"))
+            prefill_rows = std::stoll(argv[i + 1]);
     }
     const double bw = measure_bandwidth_gbs();
     std::printf("threads %d, measured read bandwidth %.1f GB/s, matrix %lld x %lld\n", omp_get_max_threads(), bw,
@@ -102,6 +106,62 @@ int run_kernel_bench(int argc, char** argv, double (*measure_bandwidth_gbs)()) {
         const double bytes = double(ctx) * 256 * 4 * 2, gbs = bytes / best / 1e9;
         std::printf("decode attention, context %-6lld %7.1f MB  %6.3f ms  %6.1f GB/s  %.2f of bandwidth\n",
                     (long long)ctx, bytes / 1e6, best * 1e3, gbs, gbs / bw);
+    }
+    // Prefill's matrix products: a 512-row prompt against each of the 9B decoder's weight shapes (fused q/k/v,
+    // output, fused gate/up, down) in each weight format, as GFLOP/s, and the same product on weights already in
+    // fp32 (what widening or dequantising slab by slab costs). The sum of the four is one layer of a prompt.
+    {
+        const int64_t      M = prefill_rows;
+        std::vector<float> xm(size_t(M * 13696));
+        for (float& f : xm)
+            f = nd(rng);
+        for (const char* fmt : {"bf16", "q8", "q4"}) {
+            double total_flops = 0, total_s = 0, total_f32_s = 0;
+            for (auto [n, k, name] :
+                 {std::tuple{int64_t(4608), int64_t(4096), "qkv"}, std::tuple{int64_t(4096), int64_t(4096), "o"},
+                  std::tuple{int64_t(27392), int64_t(4096), "gate_up"},
+                  std::tuple{int64_t(4096), int64_t(13696), "down"}}) {
+                if (size_t(n * k) > dense.size()) continue; // --rows/--cols made the matrix smaller than this shape
+                ops::WeightMatrix w;
+                w.dtype = DType::bf16;
+                w.rows  = n;
+                w.cols  = k;
+                std::vector<uint16_t> copy(dense.begin(), dense.begin() + n * k);
+                w.data = reinterpret_cast<const uint8_t*>(copy.data());
+                if (std::string(fmt) != "bf16")
+                    ops::quantize_matrix(w, std::string(fmt) == "q8" ? ops::Quant::q8 : ops::Quant::q4);
+                std::vector<float> ym(size_t(M * n));
+                auto               time_product = [&](const ops::WeightMatrix& wm) {
+                    double best = 1e30;
+                    for (int rep = 0; rep < 3; ++rep) {
+                        const auto t0 = std::chrono::steady_clock::now();
+                        ops::linear(xm.data(), M, wm, nullptr, ym.data());
+                        best = std::min(best,
+                                                      std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+                    }
+                    return best;
+                };
+                const double       best = time_product(w);
+                std::vector<float> wide(size_t(n * k));
+#pragma omp parallel for schedule(static)
+                for (int64_t r = 0; r < n; ++r)
+                    ops::weight_row_to_f32(w, r, wide.data() + r * k);
+                ops::WeightMatrix wf;
+                wf.dtype = DType::f32;
+                wf.rows = n, wf.cols = k;
+                wf.data               = reinterpret_cast<const uint8_t*>(wide.data());
+                const double best_f32 = time_product(wf);
+                const double flops    = 2.0 * double(M) * double(n) * double(k);
+                total_flops += flops, total_s += best, total_f32_s += best_f32;
+                std::printf(
+                    "prefill product %-4s %-7s %4lld x %5lld x %5lld: %7.2f ms  %6.1f GFLOP/s (fp32 weights: %6.1f)\n",
+                    fmt, name, (long long)M, (long long)n, (long long)k, best * 1e3, flops / best / 1e9,
+                    flops / best_f32 / 1e9);
+            }
+            if (total_s > 0)
+                std::printf("prefill products %-4s, one layer of %lld rows: %.1f GFLOP/s (fp32 weights: %.1f)\n", fmt,
+                            (long long)M, total_flops / total_s / 1e9, total_flops / total_f32_s / 1e9);
+        }
     }
     return 0;
 }

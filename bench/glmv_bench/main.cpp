@@ -11,6 +11,7 @@
 #include <immintrin.h>
 #include <omp.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -262,15 +263,23 @@ bool fits_context(const ModelConfig& c, const ModelInputs& in, const std::string
 // The longest context any generate_once held (prompt + new tokens): the KV cache that the peak-RSS budget allows.
 int64_t g_longest_context = 0;
 
+// step_ms (optional): the time between consecutive generated tokens, i.e. each decode step.
 Result<GenerationResult> generate_once(const std::shared_ptr<const Model>& model, const ModelInputs& in,
-                                       int max_new_tokens = 1) {
+                                       int max_new_tokens = 1, std::vector<double>* step_ms = nullptr) {
     g_longest_context = std::max<int64_t>(g_longest_context, int64_t(in.input_ids.size()) + max_new_tokens);
     Session          s(model);
     GenerationParams gp;
     gp.max_new_tokens  = max_new_tokens;
     gp.stop_token_ids  = {-1};
     gp.sampling.greedy = true;
-    return s.generate(in, gp, [](int64_t) { return true; });
+    Clock::time_point last;
+    bool              first = true;
+    return s.generate(in, gp, [&](int64_t) {
+        const auto now = Clock::now();
+        if (!first && step_ms) step_ms->push_back(std::chrono::duration<double, std::milli>(now - last).count());
+        first = false, last = now;
+        return true;
+    });
 }
 
 int report_failure(const Status& st) {
@@ -391,8 +400,17 @@ int main(int argc, char** argv) {
     // Decode at each context: prefill a context, then time decode steps.
     const int n_decode = std::stoi(opt["decode-tokens"]);
     for (int ctx : parse_list(opt["decode-ctx"])) {
-        auto res = generate_once(model.value(), text_prompt(c, ctx, 1), n_decode + 1);
+        std::vector<double> steps;
+        auto                res = generate_once(model.value(), text_prompt(c, ctx, 1), n_decode + 1, &steps);
         if (!res) return report_failure(res.status());
+        if (!steps.empty()) {
+            // The slowest step against the median: a step that copies the KV cache or waits on something shows here.
+            std::vector<double> sorted = steps;
+            std::sort(sorted.begin(), sorted.end());
+            const double median                                        = sorted[sorted.size() / 2];
+            r["decode_step_median_ms_ctx" + std::to_string(ctx)]       = median;
+            r["decode_step_max_over_median_ctx" + std::to_string(ctx)] = sorted.back() / median;
+        }
         const double tps      = double(n_decode) / (res->decode_ms / 1e3);
         const double roofline = bw_gbs * 1e9 / decode_bytes_per_token(m, ctx);
         r["decode_tokens_per_s_ctx" + std::to_string(ctx)]       = tps;

@@ -47,6 +47,38 @@ TEST(Kernels, QuantisedDotsMatchReferenceAndRoundTripClosely) {
     }
 }
 
+// Every instruction set's dequantiser gives exactly level × scale, with q4's layout (byte j of a group: low nibble is
+// value j, high nibble value j + 16, both stored plus 8).
+TEST(Kernels, DequantisationOfEachInstructionSetIsExact) {
+    const int64_t        n = 4096 + 64;
+    std::vector<int8_t>  q8(static_cast<size_t>(n));
+    std::vector<uint8_t> q4(static_cast<size_t>(n / 2));
+    std::vector<float>   scales(static_cast<size_t>(n / 32)), out(static_cast<size_t>(n));
+    for (int64_t i = 0; i < n; ++i)
+        q8[size_t(i)] = int8_t(int(i * 37 % 255) - 127);
+    for (int64_t i = 0; i < n / 2; ++i)
+        q4[size_t(i)] = uint8_t(i * 53 % 256);
+    for (int64_t g = 0; g < n / 32; ++g)
+        scales[size_t(g)] = 0.01f * float(g + 1) * (g % 3 == 0 ? -1.f : 1.f);
+    int ran = 0;
+    for (const char* isa : {"portable", "avx2", "avx512"}) {
+        if (!ops::dequantize_row_q8_with(isa, q8.data(), scales.data(), n, out.data())) continue;
+        ++ran;
+        for (int64_t i = 0; i < n; ++i)
+            ASSERT_EQ(out[size_t(i)], float(q8[size_t(i)]) * scales[size_t(i / 32)]) << isa << " q8 at " << i;
+        ASSERT_TRUE(ops::dequantize_row_q4_with(isa, q4.data(), scales.data(), n, out.data()));
+        for (int64_t g = 0; g < n / 32; ++g)
+            for (int64_t j = 0; j < 16; ++j) {
+                const uint8_t b = q4[size_t(g * 16 + j)];
+                ASSERT_EQ(out[size_t(g * 32 + j)], float(int(b & 0xF) - 8) * scales[size_t(g)])
+                    << isa << " q4 low " << g;
+                ASSERT_EQ(out[size_t(g * 32 + 16 + j)], float(int(b >> 4) - 8) * scales[size_t(g)])
+                    << isa << " q4 high " << g;
+            }
+    }
+    EXPECT_GE(ran, 1);
+}
+
 // The decode matrix-vector products (four rows at a time, vector prepared once) against the per-row references,
 // for row counts around the block of four and awkward lengths.
 TEST(Kernels, GemvMatchesPerRowReferences) {

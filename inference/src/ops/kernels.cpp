@@ -129,7 +129,72 @@ __attribute__((target("avx2"))) void widen_avx2(const uint16_t* w, int64_t n, fl
     for (; i < n; ++i) out[i] = bf16_to_f32_bits(w[i]);
 }
 
+// Dequantisation widens q8/q4 weights to fp32 for the matrix-matrix path (prefill, which multiplies every weight by
+// each prompt row); vector code keeps it a small part of a prompt's time on many cores.
+void dequant_q8_portable(const int8_t* q, const float* scales, int64_t n, float* out) {
+    for (int64_t g = 0; g < n / kQuantGroup; ++g)
+        for (int64_t j = 0; j < kQuantGroup; ++j)
+            out[g * kQuantGroup + j] = float(q[g * kQuantGroup + j]) * scales[g];
+}
+
+void dequant_q4_portable(const uint8_t* q, const float* scales, int64_t n, float* out) {
+    for (int64_t g = 0; g < n / kQuantGroup; ++g)
+        for (int64_t j = 0; j < 16; ++j) {
+            const uint8_t b               = q[g * 16 + j];
+            out[g * kQuantGroup + j]      = float(int(b & 0xF) - 8) * scales[g];
+            out[g * kQuantGroup + j + 16] = float(int(b >> 4) - 8) * scales[g];
+        }
+}
+
+__attribute__((target("avx2"))) void dequant_q8_avx2(const int8_t* q, const float* scales, int64_t n, float* out) {
+    for (int64_t g = 0; g < n / kQuantGroup; ++g, q += kQuantGroup, out += kQuantGroup) {
+        const __m256 s = _mm256_set1_ps(scales[g]);
+        for (int k = 0; k < 4; ++k) {
+            const __m256i v = _mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i*)(q + 8 * k)));
+            _mm256_storeu_ps(out + 8 * k, _mm256_mul_ps(_mm256_cvtepi32_ps(v), s));
+        }
+    }
+}
+
+__attribute__((target("avx2"))) void dequant_q4_avx2(const uint8_t* q, const float* scales, int64_t n, float* out) {
+    const __m256i low = _mm256_set1_epi32(0xF), eight = _mm256_set1_epi32(8);
+    for (int64_t g = 0; g < n / kQuantGroup; ++g, q += 16, out += kQuantGroup) {
+        const __m256 s = _mm256_set1_ps(scales[g]);
+        for (int k = 0; k < 2; ++k) { // bytes 8k..8k+7: low nibbles are values 8k.., high nibbles 16 + 8k..
+            const __m256i b  = _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i*)(q + 8 * k)));
+            const __m256i lo = _mm256_sub_epi32(_mm256_and_si256(b, low), eight);
+            const __m256i hi = _mm256_sub_epi32(_mm256_srli_epi32(b, 4), eight);
+            _mm256_storeu_ps(out + 8 * k, _mm256_mul_ps(_mm256_cvtepi32_ps(lo), s));
+            _mm256_storeu_ps(out + 16 + 8 * k, _mm256_mul_ps(_mm256_cvtepi32_ps(hi), s));
+        }
+    }
+}
+
 // ---- AVX-512 ----------------------------------------------------------------------------------------------------
+
+__attribute__((target("avx512f,avx512bw"))) void dequant_q8_avx512(const int8_t* q, const float* scales, int64_t n,
+                                                                   float* out) {
+    for (int64_t g = 0; g < n / kQuantGroup; ++g, q += kQuantGroup, out += kQuantGroup) {
+        const __m512 s = _mm512_set1_ps(scales[g]);
+        for (int k = 0; k < 2; ++k) {
+            const __m512i v = _mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i*)(q + 16 * k)));
+            _mm512_storeu_ps(out + 16 * k, _mm512_mul_ps(_mm512_cvtepi32_ps(v), s));
+        }
+    }
+}
+
+__attribute__((target("avx512f,avx512bw"))) void dequant_q4_avx512(const uint8_t* q, const float* scales, int64_t n,
+                                                                   float* out) {
+    const __m512i low = _mm512_set1_epi32(0xF), eight = _mm512_set1_epi32(8);
+    for (int64_t g = 0; g < n / kQuantGroup; ++g, q += 16, out += kQuantGroup) {
+        const __m512  s  = _mm512_set1_ps(scales[g]);
+        const __m512i b  = _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i*)q));
+        const __m512i lo = _mm512_sub_epi32(_mm512_and_si512(b, low), eight);
+        const __m512i hi = _mm512_sub_epi32(_mm512_srli_epi32(b, 4), eight);
+        _mm512_storeu_ps(out, _mm512_mul_ps(_mm512_cvtepi32_ps(lo), s));
+        _mm512_storeu_ps(out + 16, _mm512_mul_ps(_mm512_cvtepi32_ps(hi), s));
+    }
+}
 
 __attribute__((target("avx512f,avx512bw"))) float dot_bf16_avx512(const float* x, const uint16_t* w, int64_t n) {
     __m512  a0 = _mm512_setzero_ps(), a1 = _mm512_setzero_ps();
@@ -192,16 +257,20 @@ struct Table {
     float (*q8)(const float*, const int8_t*, const float*, int64_t);
     float (*q4)(const float*, const uint8_t*, const float*, int64_t);
     void (*widen)(const uint16_t*, int64_t, float*);
+    void (*dequant_q8)(const int8_t*, const float*, int64_t, float*);
+    void (*dequant_q4)(const uint8_t*, const float*, int64_t, float*);
     const char* isa;
 };
 
 Table choose() {
     __builtin_cpu_init();
     if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw"))
-        return {dot_bf16_avx512, dot_q8_avx512, dot_q4_avx512, widen_avx512, "avx512"};
+        return {dot_bf16_avx512,   dot_q8_avx512,     dot_q4_avx512, widen_avx512,
+                dequant_q8_avx512, dequant_q4_avx512, "avx512"};
     if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
-        return {dot_bf16_avx2, dot_q8_avx2, dot_q4_avx2, widen_avx2, "avx2"};
-    return {dot_bf16_portable, dot_q8_portable, dot_q4_portable, widen_portable, "portable"};
+        return {dot_bf16_avx2, dot_q8_avx2, dot_q4_avx2, widen_avx2, dequant_q8_avx2, dequant_q4_avx2, "avx2"};
+    return {dot_bf16_portable,   dot_q8_portable,     dot_q4_portable, widen_portable,
+            dequant_q8_portable, dequant_q4_portable, "portable"};
 }
 
 const Table& table() {
@@ -210,9 +279,10 @@ const Table& table() {
         Table       best = choose();
         const char* env  = std::getenv("GLMV_KERNELS");
         if (env && std::string(env) == "portable")
-            return Table{dot_bf16_portable, dot_q8_portable, dot_q4_portable, widen_portable, "portable"};
+            return Table{dot_bf16_portable,   dot_q8_portable,     dot_q4_portable, widen_portable,
+                         dequant_q8_portable, dequant_q4_portable, "portable"};
         if (env && std::string(env) == "avx2" && std::string(best.isa) == "avx512")
-            return Table{dot_bf16_avx2, dot_q8_avx2, dot_q4_avx2, widen_avx2, "avx2"};
+            return Table{dot_bf16_avx2, dot_q8_avx2, dot_q4_avx2, widen_avx2, dequant_q8_avx2, dequant_q4_avx2, "avx2"};
         return best;
     }();
     return t;
@@ -291,16 +361,33 @@ void quantize_row_q4(const float* x, int64_t n, uint8_t* q, float* scales) {
 }
 
 void dequantize_row_q8(const int8_t* q, const float* scales, int64_t n, float* out) {
-    for (int64_t i = 0; i < n; ++i) out[i] = float(q[i]) * scales[i / kQuantGroup];
+    table().dequant_q8(q, scales, n, out);
+}
+void dequantize_row_q4(const uint8_t* q, const float* scales, int64_t n, float* out) {
+    table().dequant_q4(q, scales, n, out);
 }
 
-void dequantize_row_q4(const uint8_t* q, const float* scales, int64_t n, float* out) {
-    for (int64_t g = 0; g < n / kQuantGroup; ++g)
-        for (int64_t j = 0; j < 16; ++j) {
-            const uint8_t b                 = q[g * 16 + j];
-            out[g * kQuantGroup + j]        = float(int(b & 0xF) - 8) * scales[g];
-            out[g * kQuantGroup + j + 16]   = float(int(b >> 4) - 8) * scales[g];
-        }
+namespace {
+bool isa_available(const std::string& isa) {
+    __builtin_cpu_init();
+    if (isa == "avx512") return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw");
+    if (isa == "avx2") return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    return isa == "portable";
+}
+} // namespace
+
+bool dequantize_row_q8_with(const char* isa, const int8_t* q, const float* scales, int64_t n, float* out) {
+    if (!isa_available(isa)) return false;
+    const std::string name(isa);
+    (name == "avx512" ? dequant_q8_avx512 : name == "avx2" ? dequant_q8_avx2 : dequant_q8_portable)(q, scales, n, out);
+    return true;
+}
+
+bool dequantize_row_q4_with(const char* isa, const uint8_t* q, const float* scales, int64_t n, float* out) {
+    if (!isa_available(isa)) return false;
+    const std::string name(isa);
+    (name == "avx512" ? dequant_q4_avx512 : name == "avx2" ? dequant_q4_avx2 : dequant_q4_portable)(q, scales, n, out);
+    return true;
 }
 
 } // namespace glmv::ops

@@ -28,6 +28,10 @@ void quantize_row_q8(const float* x, int64_t n, int8_t* q, float* scales);
 void quantize_row_q4(const float* x, int64_t n, uint8_t* q, float* scales);
 void dequantize_row_q8(const int8_t* q, const float* scales, int64_t n, float* out);
 void dequantize_row_q4(const uint8_t* q, const float* scales, int64_t n, float* out);
+// The same with one instruction set's version ("portable", "avx2", "avx512"), for tests; false where this CPU
+// lacks it.
+bool dequantize_row_q8_with(const char* isa, const int8_t* q, const float* scales, int64_t n, float* out);
+bool dequantize_row_q4_with(const char* isa, const uint8_t* q, const float* scales, int64_t n, float* out);
 
 // "avx512", "avx2" or "portable": the instruction set the dispatcher chose.
 const char* kernel_isa();

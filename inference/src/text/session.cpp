@@ -76,6 +76,19 @@ struct Session::Impl {
         cached_sig.resize(size_t(n));
     }
 
+    // Room for `tokens` cached tokens in every layer before a turn starts, so that its decode steps append in place:
+    // growing the vectors one token at a time made every layer copy its whole cache on the same step (a latency
+    // spike of one full cache copy, on the first decode step after a prompt that filled the capacity exactly).
+    // Reserved pages are not touched until written, so this does not add to the resident memory.
+    void reserve_cache(int64_t tokens) {
+        const size_t n = size_t(tokens * m.config.text.n_head_kv * m.config.text.head_dim);
+        for (auto& k : k_cache)
+            if (k.capacity() < n) k.reserve(n);
+        for (auto& v : v_cache)
+            if (v.capacity() < n) v.reserve(n);
+        if (cached_sig.capacity() < size_t(tokens)) cached_sig.reserve(size_t(tokens));
+    }
+
     const std::vector<float>* vision_lookup(uint64_t key) {
         auto it = vision_index.find(key);
         if (it == vision_index.end()) return nullptr;
@@ -382,6 +395,16 @@ void Session::request_cancel() { impl_->cancel.store(true); }
 void Session::set_activation_tap(ActivationTap tap) { impl_->tap = std::move(tap); }
 void Session::set_work_limits(WorkLimits limits) { impl_->limits = limits; }
 int64_t Session::cached_tokens() const { return impl_->n_cached; }
+int64_t Session::kv_capacity_tokens() const {
+    const Impl&   s  = *impl_;
+    const int64_t kv = s.m.config.text.n_head_kv * s.m.config.text.head_dim;
+    size_t        n  = SIZE_MAX;
+    for (const auto& k : s.k_cache)
+        n = std::min(n, k.capacity());
+    for (const auto& v : s.v_cache)
+        n = std::min(n, v.capacity());
+    return s.k_cache.empty() ? 0 : int64_t(n) / kv;
+}
 const std::vector<int64_t>& Session::position_ids() const { return impl_->positions; }
 int64_t                     Session::rope_delta() const { return impl_->rope_delta; }
 
@@ -405,6 +428,8 @@ Result<GenerationResult> Session::generate(const ModelInputs& in, const Generati
     const auto       t0 = Clock::now();
     GenerationResult res;
     std::vector<float> logits;
+    const int64_t      max_context = std::min<int64_t>(s.m.config.text.max_positions, limits::max_context_tokens);
+    s.reserve_cache(std::min<int64_t>(max_context, int64_t(in.input_ids.size()) + std::max(0, gp.max_new_tokens)));
     Status st = s.prefill(in, false, &logits, &res);
     if (st.code() == ErrorCode::cancelled) {
         res.stop = GenerationResult::Stop::cancelled;

@@ -149,6 +149,9 @@ class Session {
 
     // KV cache tokens currently held.
     int64_t cached_tokens() const;
+    // Tokens every layer's KV cache can hold without growing (generate() reserves prompt + max_new_tokens up front,
+    // so decode steps never copy the cache).
+    int64_t kv_capacity_tokens() const;
 
     struct Impl;
 
