@@ -162,5 +162,11 @@ TEST(Kernels, PreparedVectorMatchesItsDefinition) {
                 ASSERT_EQ(v.q4_bias[size_t(b * 16 + lane)], bias) << "block " << b << " lane " << lane;
                 ASSERT_EQ(v.lane_scale[size_t(b * 16 + lane)], sc[size_t(g)]);
             }
+        for (int64_t g = 0; g < G / 4 * 4; ++g) { // what the +8 offset of the nibbles adds to group g, x-scaled
+            int32_t sum = 0;
+            for (int64_t j = 0; j < 32; ++j)
+                sum += q[size_t(g * 32 + j)];
+            ASSERT_EQ(v.q4_group_bias[size_t(g)], float(8 * sum) * sc[size_t(g)]) << "group " << g;
+        }
     }
 }

@@ -29,6 +29,7 @@ struct GemvVector {
     std::vector<float>   scale;    // per group
     std::vector<int32_t> q4_bias;  // q4: per 32-bit lane of a 64-byte block, 8·Σ of the x values that meet it
     std::vector<float>   lane_scale; // q4: per lane, the x scale of the lane's group
+    std::vector<float>   q4_group_bias; // q4: per group, 8·Σq·(x scale): what the +8 nibble offset adds
 };
 
 // Prepares x (length n) for products with weights of the given kind.
