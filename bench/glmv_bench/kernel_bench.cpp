@@ -15,6 +15,38 @@
 
 namespace glmv::bench {
 
+namespace {
+
+// The shortest of `reps` timed calls of fn, in seconds.
+template <typename Fn> double best_seconds(int reps, Fn&& fn) {
+    double best = 1e30;
+    for (int rep = 0; rep < reps; ++rep) {
+        const auto t0 = std::chrono::steady_clock::now();
+        fn();
+        best = std::min(best, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+    }
+    return best;
+}
+
+// The first rows × cols of `dense` (bf16) in format fmt: bf16 as is; q8/q4 quantised from `copy` (quantize_matrix
+// releases the pages of its source), the quantisation's time in *quantise_s when asked.
+ops::WeightMatrix matrix_in(const std::string& fmt, const std::vector<uint16_t>& dense, int64_t rows, int64_t cols,
+                            std::vector<uint16_t>& copy, double* quantise_s = nullptr) {
+    ops::WeightMatrix w;
+    w.dtype = DType::bf16;
+    w.data  = reinterpret_cast<const uint8_t*>(dense.data());
+    w.rows  = rows;
+    w.cols  = cols;
+    if (fmt == "bf16") return w;
+    copy.assign(dense.begin(), dense.begin() + rows * cols);
+    w.data         = reinterpret_cast<const uint8_t*>(copy.data());
+    const double s = best_seconds(1, [&] { ops::quantize_matrix(w, fmt == "q8" ? ops::Quant::q8 : ops::Quant::q4); });
+    if (quantise_s) *quantise_s = s;
+    return w;
+}
+
+} // namespace
+
 int run_kernel_bench(int argc, char** argv, double (*measure_bandwidth_gbs)()) {
     int64_t rows = 13696 * 2, cols = 4096; // two MLP up-projections of GLM-4.1V-9B: 224 MB in bf16
     int     reps = 10;
@@ -41,29 +73,15 @@ int run_kernel_bench(int argc, char** argv, double (*measure_bandwidth_gbs)()) {
     std::vector<float> x(static_cast<size_t>(cols)), y(static_cast<size_t>(rows));
     for (float& v : x) v = nd(rng) * 50.f;
     for (const char* fmt : {"bf16", "q8", "q4"}) {
-        ops::WeightMatrix w;
-        w.dtype = DType::bf16;
-        w.data  = reinterpret_cast<const uint8_t*>(dense.data());
-        w.rows  = rows;
-        w.cols  = cols;
-        std::vector<uint16_t> copy;
-        if (std::string(fmt) != "bf16") {
-            copy  = dense; // quantize_matrix releases the pages of its source
-            w.data = reinterpret_cast<const uint8_t*>(copy.data());
-            const auto t0 = std::chrono::steady_clock::now();
-            ops::quantize_matrix(w, std::string(fmt) == "q8" ? ops::Quant::q8 : ops::Quant::q4);
-            const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-            std::printf("%-5s quantised at %.0f M weights/s\n", fmt, double(rows * cols) / s / 1e6);
-        }
+        std::vector<uint16_t>   copy;
+        double                  quantise_s = 0;
+        const ops::WeightMatrix w          = matrix_in(fmt, dense, rows, cols, copy, &quantise_s);
+        if (quantise_s > 0)
+            std::printf("%-5s quantised at %.0f M weights/s\n", fmt, double(rows * cols) / quantise_s / 1e6);
         const ops::GemvWeights kind = std::string(fmt) == "q8" ? ops::GemvWeights::q8
                                       : std::string(fmt) == "q4" ? ops::GemvWeights::q4
                                                                  : ops::GemvWeights::bf16;
-        double best = 1e30;
-        for (int rep = 0; rep < reps; ++rep) {
-            const auto t0 = std::chrono::steady_clock::now();
-            ops::linear(x.data(), 1, w, nullptr, y.data());
-            best = std::min(best, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
-        }
+        const double           best = best_seconds(reps, [&] { ops::linear(x.data(), 1, w, nullptr, y.data()); });
         const double gbs = double(w.bytes()) / best / 1e9;
         std::printf("%-5s %-12s %7.1f MB  %6.2f ms  %6.1f GB/s  %.2f of bandwidth\n", fmt, ops::gemv_isa(kind),
                     double(w.bytes()) / 1e6, best * 1e3, gbs, gbs / bw);
@@ -77,12 +95,7 @@ int run_kernel_bench(int argc, char** argv, double (*measure_bandwidth_gbs)()) {
                                   std::pair{ops::GemvWeights::q4, "q4"}}) {
             ops::GemvVector v;
             ops::gemv_prepare(xv.data(), n, kind, v);
-            double best = 1e30;
-            for (int rep = 0; rep < 200; ++rep) {
-                const auto t0 = std::chrono::steady_clock::now();
-                ops::gemv_prepare(xv.data(), n, kind, v);
-                best = std::min(best, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
-            }
+            const double best = best_seconds(200, [&] { ops::gemv_prepare(xv.data(), n, kind, v); });
             std::printf("%-5s vector preparation, %5lld values: %7.1f us\n", name, (long long)n, best * 1e6);
         }
     }
@@ -97,12 +110,8 @@ int run_kernel_bench(int argc, char** argv, double (*measure_bandwidth_gbs)()) {
         for (float& f : q) f = nd(rng);
 #pragma omp parallel for schedule(static)
         for (int64_t i = 0; i < ctx * 256; ++i) kc[size_t(i)] = vc[size_t(i)] = float(i % 97) * 1e-3f;
-        double best = 1e30;
-        for (int rep = 0; rep < reps * 4; ++rep) {
-            const auto t0 = std::chrono::steady_clock::now();
-            ops::attention(q.data(), kc.data(), vc.data(), out.data(), s);
-            best = std::min(best, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
-        }
+        const double best =
+            best_seconds(reps * 4, [&] { ops::attention(q.data(), kc.data(), vc.data(), out.data(), s); });
         const double bytes = double(ctx) * 256 * 4 * 2, gbs = bytes / best / 1e9;
         std::printf("decode attention, context %-6lld %7.1f MB  %6.3f ms  %6.1f GB/s  %.2f of bandwidth\n",
                     (long long)ctx, bytes / 1e6, best * 1e3, gbs, gbs / bw);
@@ -122,24 +131,11 @@ int run_kernel_bench(int argc, char** argv, double (*measure_bandwidth_gbs)()) {
                   std::tuple{int64_t(27392), int64_t(4096), "gate_up"},
                   std::tuple{int64_t(4096), int64_t(13696), "down"}}) {
                 if (size_t(n * k) > dense.size()) continue; // --rows/--cols made the matrix smaller than this shape
-                ops::WeightMatrix w;
-                w.dtype = DType::bf16;
-                w.rows  = n;
-                w.cols  = k;
-                std::vector<uint16_t> copy(dense.begin(), dense.begin() + n * k);
-                w.data = reinterpret_cast<const uint8_t*>(copy.data());
-                if (std::string(fmt) != "bf16")
-                    ops::quantize_matrix(w, std::string(fmt) == "q8" ? ops::Quant::q8 : ops::Quant::q4);
-                std::vector<float> ym(size_t(M * n));
-                auto               time_product = [&](const ops::WeightMatrix& wm) {
-                    double best = 1e30;
-                    for (int rep = 0; rep < 3; ++rep) {
-                        const auto t0 = std::chrono::steady_clock::now();
-                        ops::linear(xm.data(), M, wm, nullptr, ym.data());
-                        best = std::min(best,
-                                                      std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
-                    }
-                    return best;
+                std::vector<uint16_t>   copy;
+                const ops::WeightMatrix w = matrix_in(fmt, dense, n, k, copy);
+                std::vector<float>      ym(size_t(M * n));
+                auto                    time_product = [&](const ops::WeightMatrix& wm) {
+                    return best_seconds(3, [&] { ops::linear(xm.data(), M, wm, nullptr, ym.data()); });
                 };
                 const double       best = time_product(w);
                 std::vector<float> wide(size_t(n * k));

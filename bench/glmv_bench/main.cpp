@@ -93,6 +93,29 @@ __attribute__((target("avx2"))) uint64_t sum_chunk_prefetch_avx2(const uint64_t*
     return s;
 }
 
+// One read pass of the static kind: each thread its own contiguous share, four streams per thread.
+uint64_t read_pass_static(const std::vector<uint64_t>& buf) {
+    const size_t n   = buf.size();
+    uint64_t     sum = 0;
+#pragma omp parallel reduction(+ : sum)
+    {
+        const size_t nt = size_t(omp_get_num_threads()), t = size_t(omp_get_thread_num());
+        const size_t b = n * t / nt, e = n * (t + 1) / nt;
+        sum += sum_words(buf.data() + b, e - b);
+    }
+    return sum;
+}
+
+// One read pass in 1 MiB chunks taken dynamically, each read with prefetch (needs AVX2).
+uint64_t read_pass_chunks(const std::vector<uint64_t>& buf) {
+    const size_t n = buf.size(), chunk = (size_t(1) << 20) / 8;
+    uint64_t     sum = 0;
+#pragma omp parallel for schedule(dynamic, 1) reduction(+ : sum)
+    for (size_t c = 0; c < (n + chunk - 1) / chunk; ++c)
+        sum += sum_chunk_prefetch_avx2(buf.data() + c * chunk, std::min(chunk, n - c * chunk));
+    return sum;
+}
+
 // Streaming read bandwidth over a buffer much larger than the caches, all threads: the best of 5 passes of each of
 // two patterns (a static split with four streams per thread, and dynamic 1 MiB chunks with prefetch), since a
 // ceiling is the most the machine was seen to do. The buffer is 512 MiB or four times the last-level cache,
@@ -104,29 +127,16 @@ double measure_bandwidth_gbs() {
     std::vector<uint64_t> buf(n);
 #pragma omp parallel for schedule(static)
     for (size_t i = 0; i < n; ++i) buf[i] = i;
-    const bool   avx2  = __builtin_cpu_supports("avx2");
-    const size_t chunk = (size_t(1) << 20) / 8;
-    double       best  = 0;
+    const bool avx2 = __builtin_cpu_supports("avx2");
+    double     best = 0;
     for (int rep = 0; rep < 10; ++rep) {
-                 auto     t0  = Clock::now();
-        uint64_t sum = 0;
-                 if (rep % 2 == 0 || !avx2) {
-#pragma omp parallel reduction(+ : sum)
-            {
-                         const size_t nt = size_t(omp_get_num_threads()), t = size_t(omp_get_thread_num());
-                         const size_t b = n * t / nt, e = n * (t + 1) / nt;
-                         sum += sum_words(buf.data() + b, e - b);
-            }
-                 } else {
-#pragma omp          parallel for schedule(dynamic, 1) reduction(+ : sum)
-            for (size_t c = 0; c < (n + chunk - 1) / chunk; ++c)
-                sum += sum_chunk_prefetch_avx2(buf.data() + c * chunk, std::min(chunk, n - c * chunk));
-        }
-        double sec = seconds_since(t0);
+        const auto     t0  = Clock::now();
+        const uint64_t sum = rep % 2 == 0 || !avx2 ? read_pass_static(buf) : read_pass_chunks(buf);
+        const double   sec = seconds_since(t0);
         if (sum == 42) std::puts("");
         best = std::max(best, double(n * 8) / sec / 1e9);
-             }
-             return best;
+    }
+    return best;
 }
 
 // The engine's own fp32 matrix-matrix rate on one mid-size product (GFLOP/s), reported for reference only: it is
@@ -434,11 +444,10 @@ int main(int argc, char** argv) {
         if (!res) return report_failure(res.status());
         if (!steps.empty()) {
             // The slowest step against the median: a step that copies the KV cache or waits on something shows here.
-            std::vector<double> sorted = steps;
-            std::sort(sorted.begin(), sorted.end());
-            const double median                                        = sorted[sorted.size() / 2];
+            std::sort(steps.begin(), steps.end());
+            const double median                                        = steps[steps.size() / 2];
             r["decode_step_median_ms_ctx" + std::to_string(ctx)]       = median;
-            r["decode_step_max_over_median_ctx" + std::to_string(ctx)] = sorted.back() / median;
+            r["decode_step_max_over_median_ctx" + std::to_string(ctx)] = steps.back() / median;
         }
         const double tps      = double(n_decode) / (res->decode_ms / 1e3);
         const double roofline = bw_gbs * 1e9 / decode_bytes_per_token(m, ctx);

@@ -168,26 +168,25 @@ TEST(ParityTiny, KvCacheIsReservedForTheWholeTurn) {
     ModelInputs      in = inputs_for("text_chat");
     Session          s(fixture().model);
     GenerationParams gp;
-    gp.max_new_tokens                     = 12;
-    gp.stop_token_ids                     = {-1};
-    gp.sampling.greedy                    = true;
-    const int64_t S                       = int64_t(in.input_ids.size());
-    int64_t       capacity_at_first_token = -1;
-    auto          r                       = s.generate(in, gp, [&](int64_t) {
-        if (capacity_at_first_token < 0) capacity_at_first_token = s.kv_capacity_tokens();
-        return true;
-    });
+    gp.stop_token_ids               = {-1};
+    gp.sampling.greedy              = true;
+    int64_t capacity_at_first_token = -1;
+    auto    turn                    = [&](int max_new_tokens) {
+        gp.max_new_tokens       = max_new_tokens;
+        capacity_at_first_token = -1;
+        return s.generate(in, gp, [&](int64_t) {
+            if (capacity_at_first_token < 0) capacity_at_first_token = s.kv_capacity_tokens();
+            return true;
+        });
+    };
+    const int64_t S = int64_t(in.input_ids.size());
+    auto          r = turn(12);
     ASSERT_TRUE(r.ok()) << r.status().to_string();
-    EXPECT_GE(capacity_at_first_token, S + gp.max_new_tokens);
-    EXPECT_EQ(s.cached_tokens(), S + gp.max_new_tokens - 1); // the last token is returned, not yet run
+    EXPECT_GE(capacity_at_first_token, S + 12);
+    EXPECT_EQ(s.cached_tokens(), S + 12 - 1); // the last token is returned, not yet run
     in.input_ids.insert(in.input_ids.end(), r->tokens.begin(), r->tokens.end());
     in.input_ids.insert(in.input_ids.end(), 40, in.input_ids[size_t(S - 1)]);
-    gp.max_new_tokens       = 100;
-    capacity_at_first_token = -1;
-    auto r2                 = s.generate(in, gp, [&](int64_t) {
-        if (capacity_at_first_token < 0) capacity_at_first_token = s.kv_capacity_tokens();
-        return true;
-    });
+    auto r2 = turn(100);
     ASSERT_TRUE(r2.ok()) << r2.status().to_string();
     EXPECT_GE(capacity_at_first_token, int64_t(in.input_ids.size()) + 100);
     EXPECT_GE(r2->reused_tokens, S);

@@ -262,12 +262,19 @@ struct Table {
     const char* isa;
 };
 
-Table choose() {
+bool isa_available(const std::string& isa) {
     __builtin_cpu_init();
-    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw"))
+    if (isa == "avx512") return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw");
+    if (isa == "avx2") return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    return isa == "portable";
+}
+
+// The functions of one instruction set ("avx512", "avx2", anything else: portable).
+Table table_for(const std::string& isa) {
+    if (isa == "avx512")
         return {dot_bf16_avx512,   dot_q8_avx512,     dot_q4_avx512, widen_avx512,
                 dequant_q8_avx512, dequant_q4_avx512, "avx512"};
-    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
+    if (isa == "avx2")
         return {dot_bf16_avx2, dot_q8_avx2, dot_q4_avx2, widen_avx2, dequant_q8_avx2, dequant_q4_avx2, "avx2"};
     return {dot_bf16_portable,   dot_q8_portable,     dot_q4_portable, widen_portable,
             dequant_q8_portable, dequant_q4_portable, "portable"};
@@ -275,15 +282,12 @@ Table choose() {
 
 const Table& table() {
     static const Table t = [] {
+        const std::string best = isa_available("avx512") ? "avx512" : isa_available("avx2") ? "avx2" : "portable";
         // GLMV_KERNELS=portable|avx2 forces a lower tier (tests and benchmarks compare them).
-        Table       best = choose();
-        const char* env  = std::getenv("GLMV_KERNELS");
-        if (env && std::string(env) == "portable")
-            return Table{dot_bf16_portable,   dot_q8_portable,     dot_q4_portable, widen_portable,
-                         dequant_q8_portable, dequant_q4_portable, "portable"};
-        if (env && std::string(env) == "avx2" && std::string(best.isa) == "avx512")
-            return Table{dot_bf16_avx2, dot_q8_avx2, dot_q4_avx2, widen_avx2, dequant_q8_avx2, dequant_q4_avx2, "avx2"};
-        return best;
+        const char* env = std::getenv("GLMV_KERNELS");
+        if (env && std::string(env) == "portable") return table_for("portable");
+        if (env && std::string(env) == "avx2" && best == "avx512") return table_for("avx2");
+        return table_for(best);
     }();
     return t;
 }
@@ -367,26 +371,15 @@ void dequantize_row_q4(const uint8_t* q, const float* scales, int64_t n, float* 
     table().dequant_q4(q, scales, n, out);
 }
 
-namespace {
-bool isa_available(const std::string& isa) {
-    __builtin_cpu_init();
-    if (isa == "avx512") return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw");
-    if (isa == "avx2") return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-    return isa == "portable";
-}
-} // namespace
-
 bool dequantize_row_q8_with(const char* isa, const int8_t* q, const float* scales, int64_t n, float* out) {
     if (!isa_available(isa)) return false;
-    const std::string name(isa);
-    (name == "avx512" ? dequant_q8_avx512 : name == "avx2" ? dequant_q8_avx2 : dequant_q8_portable)(q, scales, n, out);
+    table_for(isa).dequant_q8(q, scales, n, out);
     return true;
 }
 
 bool dequantize_row_q4_with(const char* isa, const uint8_t* q, const float* scales, int64_t n, float* out) {
     if (!isa_available(isa)) return false;
-    const std::string name(isa);
-    (name == "avx512" ? dequant_q4_avx512 : name == "avx2" ? dequant_q4_avx2 : dequant_q4_portable)(q, scales, n, out);
+    table_for(isa).dequant_q4(q, scales, n, out);
     return true;
 }
 

@@ -76,6 +76,9 @@ struct Session::Impl {
         cached_sig.resize(size_t(n));
     }
 
+    // The longest prompt + reply this session takes: the model's context, within the engine's own limit.
+    int64_t max_context() const { return std::min<int64_t>(m.config.text.max_positions, limits::max_context_tokens); }
+
     // Room for `tokens` cached tokens in every layer before a turn starts, so that its decode steps append in place:
     // growing the vectors one token at a time made every layer copy its whole cache on the same step (a latency
     // spike of one full cache copy, on the first decode step after a prompt that filled the capacity exactly).
@@ -240,7 +243,7 @@ struct Session::Impl {
         const ModelConfig& c = m.config;
         const int64_t      P = c.vision.patch_dim();
         if (in.input_ids.empty()) return Status(ErrorCode::invalid_argument, "the prompt is empty");
-        if (int64_t(in.input_ids.size()) > std::min<int64_t>(c.text.max_positions, limits::max_context_tokens))
+        if (int64_t(in.input_ids.size()) > max_context())
             return Status(ErrorCode::out_of_range, "the prompt has " + std::to_string(in.input_ids.size()) +
                                                        " tokens, more than the model's context of " +
                                                        std::to_string(c.text.max_positions));
@@ -428,8 +431,7 @@ Result<GenerationResult> Session::generate(const ModelInputs& in, const Generati
     const auto       t0 = Clock::now();
     GenerationResult res;
     std::vector<float> logits;
-    const int64_t      max_context = std::min<int64_t>(s.m.config.text.max_positions, limits::max_context_tokens);
-    s.reserve_cache(std::min<int64_t>(max_context, int64_t(in.input_ids.size()) + std::max(0, gp.max_new_tokens)));
+    s.reserve_cache(std::min<int64_t>(s.max_context(), int64_t(in.input_ids.size()) + std::max(0, gp.max_new_tokens)));
     Status st = s.prefill(in, false, &logits, &res);
     if (st.code() == ErrorCode::cancelled) {
         res.stop = GenerationResult::Stop::cancelled;
