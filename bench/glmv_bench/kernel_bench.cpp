@@ -12,6 +12,7 @@
 
 #include "../../inference/src/ops/gemv.h"
 #include "../../inference/src/ops/ops.h"
+#include "../../inference/src/sampling/sampler.h"
 
 namespace glmv::bench {
 
@@ -115,6 +116,32 @@ int run_kernel_bench(int argc, char** argv, double (*measure_bandwidth_gbs)()) {
         const double bytes = double(ctx) * 256 * 4 * 2, gbs = bytes / best / 1e9;
         std::printf("decode attention, context %-6lld %7.1f MB  %6.3f ms  %6.1f GB/s  %.2f of bandwidth\n",
                     (long long)ctx, bytes / 1e6, best * 1e3, gbs, gbs / bw);
+    }
+    // Choosing one token from the 9B's 151552 logits (one core, while the other threads wait), per sampling setting:
+    // logits of a confident model (normal spread, a few tokens well ahead).
+    {
+        std::vector<float> logits(151552);
+        for (float& f : logits)
+            f = nd(rng) * 100.f; // nd has a 0.02 spread: about 2 logits
+        for (int i = 0; i < 8; ++i)
+            logits[size_t(1000 * i + 7)] = 22.f - 1.5f * float(i);
+        const std::vector<std::pair<const char*, SamplingParams>> settings = [] {
+            SamplingParams greedy, plain, top_p, demo;
+            greedy.greedy = true;
+            top_p.top_p   = 0.8f;
+            demo.top_k = 2, demo.top_p = 1e-5f; // the desktop app's defaults (the reference demo's)
+            return std::vector<std::pair<const char*, SamplingParams>>{
+                {"greedy", greedy}, {"temperature 1", plain}, {"top-p 0.8", top_p}, {"top-k 2, top-p 1e-5", demo}};
+        }();
+        for (const auto& [name, sp] : settings) {
+            Sampler            sampler(sp);
+            std::vector<float> work;
+            const double       best = best_seconds(20, [&] {
+                work = logits;
+                sampler.sample(work, {});
+            });
+            std::printf("sampling one token of 151552, %-22s %7.3f ms\n", name, best * 1e3);
+        }
     }
     // Prefill's matrix products: a 512-row prompt against each of the 9B decoder's weight shapes (fused q/k/v,
     // output, fused gate/up, down) in each weight format, as GFLOP/s, and the same product on weights already in

@@ -1,6 +1,7 @@
 // Sampling semantics (HF order: repetition penalty, temperature, top-k, top-p) and generation controls.
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <map>
 #include <thread>
 
@@ -63,6 +64,62 @@ TEST(Sampler, TopPKeepsTheSmallestSetReachingP) {
     }
     EXPECT_GT(counts[1], 300); // 0.24 / 0.88 of the mass
     EXPECT_EQ(counts[2] + counts[3], 0);
+}
+
+TEST(Sampler, FullDistributionWithoutTopKOrTopP) {
+    SamplingParams p;
+    p.seed = 11;
+    Sampler                s(p);
+    std::map<int64_t, int> counts;
+    for (int i = 0; i < 4000; ++i) {
+        std::vector<float> l = {3.f, 2.f, 1.f, 0.f}; // ≈ 0.644, 0.237, 0.087, 0.032
+        counts[s.sample(l, {})]++;
+    }
+    EXPECT_NEAR(counts[0] / 4000.0, 0.644, 0.03);
+    EXPECT_NEAR(counts[1] / 4000.0, 0.237, 0.03);
+    EXPECT_NEAR(counts[2] / 4000.0, 0.087, 0.02);
+    EXPECT_NEAR(counts[3] / 4000.0, 0.032, 0.015);
+}
+
+// A vocabulary of the real model's size where the top-p set reaches far below the best logit: one token at +10 and
+// 151551 tied at 0 (p0 = e^10 / (e^10 + 151551) ≈ 0.127). Top-p 0.5 keeps token 0 and the first ~56,000 tied
+// tokens by id, so no sample may come from the rest, and token 0 is drawn 0.127 / 0.5 of the time.
+TEST(Sampler, TopPReachesDeepIntoALargeVocabulary) {
+    const int64_t  V = 151552;
+    SamplingParams p;
+    p.top_p = 0.5f;
+    p.seed  = 3;
+    Sampler       s(p);
+    const double  p0 = std::exp(10.0) / (std::exp(10.0) + double(V - 1)), tail = 1.0 / (std::exp(10.0) + double(V - 1));
+    const int64_t last_kept = int64_t(std::ceil((0.5 - p0) / tail)); // tied tokens 1..last_kept
+    int           zero      = 0;
+    int64_t       highest   = 0;
+    for (int i = 0; i < 400; ++i) {
+        std::vector<float> l(size_t(V), 0.f);
+        l[0]            = 10.f;
+        const int64_t t = s.sample(l, {});
+        zero += t == 0;
+        highest = std::max(highest, t);
+    }
+    EXPECT_LE(highest, last_kept + 1);
+    EXPECT_GT(highest, last_kept / 2);         // the tail is really sampled
+    EXPECT_NEAR(zero / 400.0, p0 / 0.5, 0.07); // 3.2 standard deviations
+}
+
+TEST(Sampler, TopKAmongTiesTakesTheLowestIds) {
+    SamplingParams p;
+    p.top_k = 3;
+    p.seed  = 5;
+    Sampler                s(p);
+    std::map<int64_t, int> counts;
+    for (int i = 0; i < 600; ++i) {
+        std::vector<float> l(1000, 0.f);
+        l[500] = 20.f; // far above: the margin must widen to find two more candidates
+        l[700] = 19.f;
+        counts[s.sample(l, {})]++;
+    }
+    EXPECT_EQ(counts[500] + counts[700] + counts[0], 600); // the third is the lowest id of the 998 tied at 0
+    EXPECT_GT(counts[700], 100);                           // e^19 / (e^20 + e^19) ≈ 0.27
 }
 
 TEST(Generation, CancelFromAnotherThreadStopsWithinOneToken) {

@@ -18,7 +18,8 @@ class Sampler {
   private:
     SamplingParams  p_;
     std::mt19937_64 rng_;
-    std::vector<int> order_;
+    std::vector<int>    order_;  // candidates, best first
+    std::vector<double> weight_; // exp(logit - best) per token, when all tokens take part
 };
 
 } // namespace glmv
