@@ -1,6 +1,8 @@
 // The dispatched SIMD kernels against their naive references, on awkward lengths.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <bit>
 #include <cmath>
 #include <string>
 
@@ -77,6 +79,69 @@ TEST(Kernels, DequantisationOfEachInstructionSetIsExact) {
             }
     }
     EXPECT_GE(ran, 1);
+}
+
+// quantize_row_q4 as first written (one candidate scale after another, scalar): the SIMD scale searches must choose
+// the same scales and levels, bit for bit, so that a model quantised at load or by glmv-cli quantize is the same
+// on every machine and the same as before the searches were vectorised.
+static void reference_quantize_row_q4(const float* x, int64_t n, uint8_t* q, float* scales) {
+    auto quant = [](float v, float inv) {
+        const float r = std::clamp(v * inv, -9.f, 8.f);
+        return std::clamp(int(r + std::copysign(0.5f, r)), -8, 7);
+    };
+    for (int64_t g = 0; g < n / 32; ++g) {
+        const float* xg   = x + g * 32;
+        float        amax = 0;
+        for (int64_t j = 0; j < 32; ++j)
+            amax = std::max(amax, std::fabs(xg[j]));
+        float best_s = 0, best_err = INFINITY;
+        if (amax > 0)
+            for (float f : {0.70f, 0.78f, 0.85f, 0.92f, 1.0f, 1.07f})
+                for (float sign : {1.f, -1.f}) {
+                    const float s = sign * amax * f / 7.5f, inv = 1.f / s;
+                    float       err = 0;
+                    for (int64_t j = 0; j < 32; ++j) {
+                        const float d = xg[j] - float(quant(xg[j], inv)) * s;
+                        err += d * d;
+                    }
+                    if (err < best_err) best_err = err, best_s = s;
+                }
+        scales[g]       = best_s;
+        const float inv = best_s != 0 ? 1.f / best_s : 0.f;
+        for (int64_t j = 0; j < 16; ++j)
+            q[g * 16 + j] = uint8_t((quant(xg[j], inv) + 8) | (quant(xg[j + 16], inv) + 8) << 4);
+    }
+}
+
+TEST(Kernels, Q4QuantisationOfEachInstructionSetMatchesTheReference) {
+    // Gaussian groups, then groups that stress the search: all zero, one outlier, ties, denormals, constants.
+    const int64_t      n = 32 * 2048;
+    std::vector<float> x = randn(size_t(n), 21);
+    for (int64_t j = 0; j < 32; ++j) {
+        x[size_t(j)]       = 0.f;                                                // group 0: zeros
+        x[size_t(32 + j)]  = j == 5 ? 40.f : 0.01f * float(j);                   // group 1: one outlier
+        x[size_t(64 + j)]  = float(j % 4) - 1.5f;                                // group 2: four values, many ties
+        x[size_t(96 + j)]  = 1e-41f * float(j - 16);                             // group 3: denormals
+        x[size_t(128 + j)] = -0.75f;                                             // group 4: a constant
+        x[size_t(160 + j)] = std::ldexp(1.f, int(j % 7)) * (j % 2 ? 1.f : -1.f); // group 5: powers of two
+    }
+    std::vector<uint8_t> want(size_t(n / 2)), got(size_t(n / 2));
+    std::vector<float>   want_s(size_t(n / 32)), got_s(size_t(n / 32));
+    reference_quantize_row_q4(x.data(), n, want.data(), want_s.data());
+    int ran = 0;
+    for (const char* isa : {"portable", "avx2", "avx512"}) {
+        if (!ops::quantize_row_q4_with(isa, x.data(), n, got.data(), got_s.data())) continue;
+        ++ran;
+        for (int64_t g = 0; g < n / 32; ++g) {
+            ASSERT_EQ(std::bit_cast<uint32_t>(got_s[size_t(g)]), std::bit_cast<uint32_t>(want_s[size_t(g)]))
+                << isa << " scale of group " << g;
+            for (int64_t j = 0; j < 16; ++j)
+                ASSERT_EQ(got[size_t(g * 16 + j)], want[size_t(g * 16 + j)]) << isa << " group " << g << " byte " << j;
+        }
+    }
+    EXPECT_GE(ran, 1);
+    ops::quantize_row_q4(x.data(), n, got.data(), got_s.data()); // the dispatched version
+    EXPECT_EQ(got, want);
 }
 
 // The decode matrix-vector products (four rows at a time, vector prepared once) against the per-row references,

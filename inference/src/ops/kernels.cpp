@@ -250,6 +250,99 @@ __attribute__((target("avx512f,avx512bw"))) void widen_avx512(const uint16_t* w,
     for (; i < n; ++i) out[i] = bf16_to_f32_bits(w[i]);
 }
 
+// ---- q4 scale search ---------------------------------------------------------------------------------------------
+// Symmetric 16 levels (-8..7). The scale is chosen per group among twelve candidates around amax/8 (both signs, so
+// the extreme value may use the -8 level) by least squared error: on Gaussian-like weights this roughly halves the
+// error of the plain amax/8 rule. It runs over every weight of the model when q4 is chosen at load, twelve trials
+// per weight, so the SIMD versions put the twelve candidates in the lanes of a vector: each lane does the portable
+// code's arithmetic for its candidate in the same order (this file is compiled with -ffp-contract=off, so no
+// multiply and add are fused), and every instruction set picks the same scale, bit for bit.
+
+constexpr int kQ4Candidates = 12;
+
+// Candidate c is factor kFactors[c / 2] with sign + for even c, - for odd c. Lanes 12..15 repeat candidate 0.
+void q4_candidates(float amax, float* s, float* inv) {
+    static constexpr float kFactors[6] = {0.70f, 0.78f, 0.85f, 0.92f, 1.0f, 1.07f};
+    for (int c = 0; c < 16; ++c) {
+        const int   k    = c < kQ4Candidates ? c : 0;
+        const float sign = k % 2 == 0 ? 1.f : -1.f;
+        s[c]             = sign * amax * kFactors[k / 2] / 7.5f;
+        inv[c]           = 1.f / s[c];
+    }
+}
+
+// The first candidate with the smallest error (0 if none is finite).
+float q4_pick(const float* err, const float* s) {
+    float best_s = 0, best_err = INFINITY;
+    for (int c = 0; c < kQ4Candidates; ++c)
+        if (err[c] < best_err) best_err = err[c], best_s = s[c];
+    return best_s;
+}
+
+// Round half away from zero, as std::lround, but inline (no libm call).
+inline int q4_level(float v, float inv) {
+    const float r = std::clamp(v * inv, -9.f, 8.f);
+    return std::clamp(int(r + std::copysign(0.5f, r)), -8, 7);
+}
+
+float q4_scale_portable(const float* xg, float amax) {
+    float s[16], inv[16], err[16];
+    q4_candidates(amax, s, inv);
+    for (int c = 0; c < kQ4Candidates; ++c) {
+        float e = 0;
+        for (int64_t j = 0; j < kQuantGroup; ++j) {
+            const float d = xg[j] - float(q4_level(xg[j], inv[c])) * s[c];
+            e += d * d;
+        }
+        err[c] = e;
+    }
+    return q4_pick(err, s);
+}
+
+__attribute__((target("avx2,fma"))) float q4_scale_avx2(const float* xg, float amax) {
+    alignas(32) float s[16], inv[16], err[16];
+    q4_candidates(amax, s, inv);
+    const __m256  lo = _mm256_set1_ps(-9.f), hi = _mm256_set1_ps(8.f), half = _mm256_set1_ps(0.5f);
+    const __m256  sign = _mm256_set1_ps(-0.f);
+    const __m256i qlo = _mm256_set1_epi32(-8), qhi = _mm256_set1_epi32(7);
+    for (int h = 0; h < 2; ++h) { // candidates 0..7, then 8..11 (and four repeats)
+        const __m256 vs = _mm256_load_ps(s + 8 * h), vinv = _mm256_load_ps(inv + 8 * h);
+        __m256       e = _mm256_setzero_ps();
+        for (int64_t j = 0; j < kQuantGroup; ++j) {
+            const __m256  v = _mm256_set1_ps(xg[j]);
+            const __m256  r = _mm256_min_ps(_mm256_max_ps(_mm256_mul_ps(v, vinv), lo), hi);
+            const __m256i q = _mm256_min_epi32(
+                _mm256_max_epi32(_mm256_cvttps_epi32(_mm256_add_ps(r, _mm256_or_ps(_mm256_and_ps(r, sign), half))),
+                                 qlo),
+                qhi);
+            const __m256 d = _mm256_sub_ps(v, _mm256_mul_ps(_mm256_cvtepi32_ps(q), vs));
+            e              = _mm256_add_ps(e, _mm256_mul_ps(d, d));
+        }
+        _mm256_store_ps(err + 8 * h, e);
+    }
+    return q4_pick(err, s);
+}
+
+__attribute__((target("avx512f"))) float q4_scale_avx512(const float* xg, float amax) {
+    alignas(64) float s[16], inv[16], err[16];
+    q4_candidates(amax, s, inv);
+    const __m512  lo = _mm512_set1_ps(-9.f), hi = _mm512_set1_ps(8.f);
+    const __m512i sign = _mm512_set1_epi32(int32_t(0x80000000u)), half = _mm512_castps_si512(_mm512_set1_ps(0.5f));
+    const __m512i qlo = _mm512_set1_epi32(-8), qhi = _mm512_set1_epi32(7);
+    const __m512  vs = _mm512_load_ps(s), vinv = _mm512_load_ps(inv);
+    __m512        e = _mm512_setzero_ps();
+    for (int64_t j = 0; j < kQuantGroup; ++j) {
+        const __m512  v  = _mm512_set1_ps(xg[j]);
+        const __m512  r  = _mm512_min_ps(_mm512_max_ps(_mm512_mul_ps(v, vinv), lo), hi);
+        const __m512  hs = _mm512_castsi512_ps(_mm512_or_si512(_mm512_and_si512(_mm512_castps_si512(r), sign), half));
+        const __m512i q  = _mm512_min_epi32(_mm512_max_epi32(_mm512_cvttps_epi32(_mm512_add_ps(r, hs)), qlo), qhi);
+        const __m512  d  = _mm512_sub_ps(v, _mm512_mul_ps(_mm512_cvtepi32_ps(q), vs));
+        e                = _mm512_add_ps(e, _mm512_mul_ps(d, d));
+    }
+    _mm512_store_ps(err, e);
+    return q4_pick(err, s);
+}
+
 // ---- dispatch ---------------------------------------------------------------------------------------------------
 
 struct Table {
@@ -259,6 +352,7 @@ struct Table {
     void (*widen)(const uint16_t*, int64_t, float*);
     void (*dequant_q8)(const int8_t*, const float*, int64_t, float*);
     void (*dequant_q4)(const uint8_t*, const float*, int64_t, float*);
+    float (*q4_scale)(const float* group, float amax);
     const char* isa;
 };
 
@@ -272,12 +366,13 @@ bool isa_available(const std::string& isa) {
 // The functions of one instruction set ("avx512", "avx2", anything else: portable).
 Table table_for(const std::string& isa) {
     if (isa == "avx512")
-        return {dot_bf16_avx512,   dot_q8_avx512,     dot_q4_avx512, widen_avx512,
-                dequant_q8_avx512, dequant_q4_avx512, "avx512"};
+        return {dot_bf16_avx512,   dot_q8_avx512,     dot_q4_avx512,   widen_avx512,
+                dequant_q8_avx512, dequant_q4_avx512, q4_scale_avx512, "avx512"};
     if (isa == "avx2")
-        return {dot_bf16_avx2, dot_q8_avx2, dot_q4_avx2, widen_avx2, dequant_q8_avx2, dequant_q4_avx2, "avx2"};
-    return {dot_bf16_portable,   dot_q8_portable,     dot_q4_portable, widen_portable,
-            dequant_q8_portable, dequant_q4_portable, "portable"};
+        return {dot_bf16_avx2,   dot_q8_avx2,     dot_q4_avx2,   widen_avx2,
+                dequant_q8_avx2, dequant_q4_avx2, q4_scale_avx2, "avx2"};
+    return {dot_bf16_portable,   dot_q8_portable,     dot_q4_portable,   widen_portable,
+            dequant_q8_portable, dequant_q4_portable, q4_scale_portable, "portable"};
 }
 
 const Table& table() {
@@ -290,6 +385,18 @@ const Table& table() {
         return table_for(best);
     }();
     return t;
+}
+
+// One group of 32 values: its scale (by `search`, unless all are zero) and its 16 bytes of nibbles.
+void quantize_group_q4(const float* xg, float (*search)(const float*, float), uint8_t* b, float* scale) {
+    float amax = 0;
+    for (int64_t j = 0; j < kQuantGroup; ++j)
+        amax = std::max(amax, std::fabs(xg[j]));
+    const float s   = amax > 0 ? search(xg, amax) : 0.f;
+    const float inv = s != 0 ? 1.f / s : 0.f;
+    *scale          = s;
+    for (int64_t j = 0; j < 16; ++j)
+        b[j] = uint8_t((q4_level(xg[j], inv) + 8) | (q4_level(xg[j + 16], inv) + 8) << 4);
 }
 
 } // namespace
@@ -330,38 +437,17 @@ void quantize_row_q8(const float* x, int64_t n, int8_t* q, float* scales) {
 }
 
 void quantize_row_q4(const float* x, int64_t n, uint8_t* q, float* scales) {
-    // Symmetric 16 levels (-8..7). The scale is chosen per group among a few candidates around amax/8 (both
-    // signs, so the extreme value may use the -8 level) by least squared error: on Gaussian-like weights this
-    // roughly halves the error of the plain amax/8 rule, at a small cost paid once at load.
-    // Round half away from zero, as std::lround, but inline (no libm call), so the search loop vectorises: this
-    // runs over every weight of the model at load.
-    auto quant = [](float v, float inv) {
-        const float r = std::clamp(v * inv, -9.f, 8.f);
-        return std::clamp(int(r + std::copysign(0.5f, r)), -8, 7);
-    };
-    for (int64_t g = 0; g < n / kQuantGroup; ++g) {
-        const float* xg   = x + g * kQuantGroup;
-        float        amax = 0;
-        for (int64_t j = 0; j < kQuantGroup; ++j) amax = std::max(amax, std::fabs(xg[j]));
-        float best_s = 0, best_err = INFINITY;
-        if (amax > 0) {
-            for (float f : {0.70f, 0.78f, 0.85f, 0.92f, 1.0f, 1.07f}) {
-                for (float sign : {1.f, -1.f}) {
-                    const float s = sign * amax * f / 7.5f, inv = 1.f / s;
-                    float       err = 0;
-                    for (int64_t j = 0; j < kQuantGroup; ++j) {
-                        const float d = xg[j] - float(quant(xg[j], inv)) * s;
-                        err += d * d;
-                    }
-                    if (err < best_err) best_err = err, best_s = s;
-                }
-            }
-        }
-        scales[g]       = best_s;
-        const float inv = best_s != 0 ? 1.f / best_s : 0.f;
-        uint8_t*    b   = q + g * 16;
-        for (int64_t j = 0; j < 16; ++j) b[j] = uint8_t((quant(xg[j], inv) + 8) | (quant(xg[j + 16], inv) + 8) << 4);
-    }
+    const Table& t = table();
+    for (int64_t g = 0; g < n / kQuantGroup; ++g)
+        quantize_group_q4(x + g * kQuantGroup, t.q4_scale, q + g * 16, scales + g);
+}
+
+bool quantize_row_q4_with(const char* isa, const float* x, int64_t n, uint8_t* q, float* scales) {
+    if (!isa_available(isa)) return false;
+    const Table t = table_for(isa);
+    for (int64_t g = 0; g < n / kQuantGroup; ++g)
+        quantize_group_q4(x + g * kQuantGroup, t.q4_scale, q + g * 16, scales + g);
+    return true;
 }
 
 void dequantize_row_q8(const int8_t* q, const float* scales, int64_t n, float* out) {
