@@ -87,6 +87,30 @@ int run_kernel_bench(int argc, char** argv, double (*measure_bandwidth_gbs)()) {
         std::printf("%-5s %-12s %7.1f MB  %6.2f ms  %6.1f GB/s  %.2f of bandwidth\n", fmt, ops::gemv_isa(kind),
                     double(w.bytes()) / 1e6, best * 1e3, gbs, gbs / bw);
     }
+    // One decoder layer's q, k and v (4096, 256 and 256 rows of the 9B) for one token: three linear() calls against
+    // one linear_shared_input() (one vector preparation, one parallel loop).
+    if (size_t(4608 * 4096) <= dense.size() && cols == 4096)
+        for (const char* fmt : {"bf16", "q8", "q4"}) {
+            std::vector<uint16_t>   copy;
+            const ops::WeightMatrix all = matrix_in(fmt, dense, 4608, 4096, copy);
+            ops::WeightMatrix       q = all, k = all, v = all; // views of consecutive row ranges of one matrix
+            const int64_t row_bytes = all.quant == ops::Quant::q4 ? 2048 : all.quant == ops::Quant::q8 ? 4096 : 8192;
+            const int64_t scale_row = 4096 / 32;
+            q.rows = 4096, k.rows = v.rows = 256;
+            k.data = all.data + 4096 * row_bytes, v.data = all.data + 4352 * row_bytes;
+            if (all.scales) k.scales = all.scales + 4096 * scale_row, v.scales = all.scales + 4352 * scale_row;
+            std::vector<float>      yq(4096), yk(256), yv(256);
+            const double            three     = best_seconds(reps * 5, [&] {
+                ops::linear(x.data(), 1, q, nullptr, yq.data());
+                ops::linear(x.data(), 1, k, nullptr, yk.data());
+                ops::linear(x.data(), 1, v, nullptr, yv.data());
+            });
+            const ops::LinearTarget targets[] = {
+                {&q, nullptr, yq.data()}, {&k, nullptr, yk.data()}, {&v, nullptr, yv.data()}};
+            const double one = best_seconds(reps * 5, [&] { ops::linear_shared_input(x.data(), 1, targets); });
+            std::printf("%-5s q/k/v of one layer, one token: three calls %6.1f us, one shared call %6.1f us\n", fmt,
+                        three * 1e6, one * 1e6);
+        }
     // Preparing the input vector (serial, once per product, while the other threads wait): microseconds per call
     // at the 9B's two input widths.
     for (int64_t n : {int64_t(4096), int64_t(13696)}) {

@@ -103,6 +103,30 @@ TEST(Linear, LongRowsAreWidenedInSeveralSlabs) {
     expect_linear_matches(65, 300, 65536, "bf16");
 }
 
+// q, k and v from one input: bit for bit the same as three linear() calls, whether the three run in one loop (same
+// format, vector path) or fall back to one call each (a bf16 matrix beside q4 ones, or too many rows).
+TEST(Linear, SharedInputMatchesOneCallPerMatrix) {
+    for (const char* kind : {"bf16", "q8", "q4"})
+        for (int64_t M : {1, 3, 200}) {
+            SCOPED_TRACE(std::string(kind) + " M=" + std::to_string(M));
+            const int64_t           K = 96;
+            auto                    q = make_weight(70, K, kind, 1), k = make_weight(16, K, kind, 2);
+            auto                    v = make_weight(9, K, M == 3 ? "bf16" : kind, 3); // M=3: mixed formats fall back
+            const auto              x = randn(size_t(M * K), 4), bq = randn(70, 5), bk = randn(16, 6);
+            std::vector<float>      yq(size_t(M * 70)), yk(size_t(M * 16)), yv(size_t(M * 9));
+            std::vector<float>      wq(yq.size()), wk(yk.size()), wv(yv.size());
+            const ops::LinearTarget targets[] = {
+                {&q.w, bq.data(), yq.data()}, {&k.w, bk.data(), yk.data()}, {&v.w, nullptr, yv.data()}};
+            ops::linear_shared_input(x.data(), M, targets);
+            ops::linear(x.data(), M, q.w, bq.data(), wq.data());
+            ops::linear(x.data(), M, k.w, bk.data(), wk.data());
+            ops::linear(x.data(), M, v.w, nullptr, wv.data());
+            EXPECT_EQ(yq, wq);
+            EXPECT_EQ(yk, wk);
+            EXPECT_EQ(yv, wv);
+        }
+}
+
 namespace {
 
 struct AttentionCase {

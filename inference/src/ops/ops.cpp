@@ -14,6 +14,7 @@
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <span>
 
 namespace glmv::ops {
 
@@ -148,46 +149,76 @@ constexpr int64_t kMaxGemvRows     = 128; // q8/q4
 constexpr int64_t kMaxGemvRowsBf16 = 64;
 static int64_t    max_vector_rows(const WeightMatrix& w) { return w.quant != Quant::none ? kMaxGemvRows : kMaxGemvRowsBf16; }
 
+namespace {
+
+bool takes_vector_path(const WeightMatrix& w, int64_t M) {
+    return M <= max_vector_rows(w) && (w.quant != Quant::none || w.dtype == DType::bf16);
+}
+
+GemvWeights gemv_kind(const WeightMatrix& w) {
+    return w.quant == Quant::q8 ? GemvWeights::q8 : w.quant == Quant::q4 ? GemvWeights::q4 : GemvWeights::bf16;
+}
+
+// Matrix-vector (decode, and prompts of a few tokens): bandwidth-bound, one pass over the weights from memory. The
+// targets share the input, its width and the weight format (checked by the callers); each vector is prepared once
+// for the kernel this CPU runs (gemv.h), and the rows of all targets go out in one parallel loop.
+void gemv_path(const float* x, int64_t M, std::span<const LinearTarget> targets) {
+    const int64_t     K    = targets[0].w->cols;
+    const GemvWeights kind = gemv_kind(*targets[0].w);
+    // Per calling thread (the engine may run on several threads); the workers below read the caller's copy
+    // through this pointer — naming the thread_local inside the parallel region would give each worker its own.
+    static thread_local GemvVector prepared[kMaxGemvRows];
+    GemvVector* const              vec = prepared;
+#pragma omp parallel for schedule(static) if (M > 1)
+    for (int64_t m = 0; m < M; ++m)
+        gemv_prepare(x + m * K, K, kind, vec[m]);
+    const int64_t G = K / kQuantGroup;
+    // Rows go out in 16-row units to whichever thread is free, in guided chunks (large while much is left,
+    // down to one unit at the end): on the 16-core host a static split left threads waiting for the slowest one
+    // (dynamic chunks decoded 12 % (bf16) to 31 % (q4) faster), and guided chunks beat fixed ones of 8 units
+    // (about an eighth of a thread's share, which left threads idle at the end): M4 decode 120/125 against
+    // 92/107 tokens/s in q4, 66 against 52 in q8 (docs/performance.md). With several vectors, each unit (at
+    // most 440 KB of weights at the 9B's widest rows) serves them all in turn, so the second and later vectors
+    // find it in L2 instead of reading the weights from memory again.
+    constexpr int64_t unit = 16;
+    auto              rows = [&](const LinearTarget& t, int64_t n0, int64_t n1) {
+        const WeightMatrix& w = *t.w;
+        const int64_t       N = w.rows;
+        for (int64_t m = 0; m < M; ++m) {
+            float* ym = t.y + m * N + n0;
+            if (kind == GemvWeights::q8)
+                gemv_q8_rows(vec[m], reinterpret_cast<const int8_t*>(w.data) + n0 * K, w.scales + n0 * G, n1 - n0, ym);
+            else if (kind == GemvWeights::q4)
+                gemv_q4_rows(vec[m], w.data + n0 * K / 2, w.scales + n0 * G, n1 - n0, ym);
+            else
+                gemv_bf16_rows(vec[m], reinterpret_cast<const uint16_t*>(w.data) + n0 * K, n1 - n0, ym);
+            if (t.bias)
+                for (int64_t n = n0; n < n1; ++n)
+                    ym[n - n0] += t.bias[n];
+        }
+    };
+    // Units are numbered across the targets: target i owns [first[i], first[i + 1]).
+    std::vector<int64_t> first(targets.size() + 1, 0);
+    for (size_t i = 0; i < targets.size(); ++i)
+        first[i + 1] = first[i] + (targets[i].w->rows + unit - 1) / unit;
+#pragma omp parallel for schedule(guided, 1)
+    for (int64_t u = 0; u < first.back(); ++u) {
+        size_t i = 0;
+        while (u >= first[i + 1])
+            ++i;
+        const int64_t n0 = (u - first[i]) * unit;
+        rows(targets[i], n0, std::min(targets[i].w->rows, n0 + unit));
+    }
+}
+
+} // namespace
+
 void linear(const float* x, int64_t M, const WeightMatrix& w, const float* bias, float* y) {
     const int64_t N = w.rows, K = w.cols;
     if (M <= 0 || N <= 0) return;
-    if (M <= max_vector_rows(w) && (w.quant != Quant::none || w.dtype == DType::bf16)) {
-        // Matrix-vector (decode, and prompts of a few tokens): bandwidth-bound, one pass over the weights from memory.
-        // Each vector is prepared once for the kernel this CPU runs (gemv.h).
-        const GemvWeights kind = w.quant == Quant::q8 ? GemvWeights::q8 : w.quant == Quant::q4 ? GemvWeights::q4 : GemvWeights::bf16;
-        // Per calling thread (the engine may run on several threads); the workers below read the caller's copy
-        // through this pointer — naming the thread_local inside the parallel region would give each worker its own.
-        static thread_local GemvVector prepared[kMaxGemvRows];
-        GemvVector* const              vec = prepared;
-#pragma omp parallel for schedule(static) if (M > 1)
-        for (int64_t m = 0; m < M; ++m) gemv_prepare(x + m * K, K, kind, vec[m]);
-        const int64_t G = K / kQuantGroup;
-        // Rows go out in 16-row units to whichever thread is free, in guided chunks (large while much is left,
-        // down to one unit at the end): on the 16-core host a static split left threads waiting for the slowest one
-        // (dynamic chunks decoded 12 % (bf16) to 31 % (q4) faster), and guided chunks beat fixed ones of 8 units
-        // (about an eighth of a thread's share, which left threads idle at the end): M4 decode 120/125 against
-        // 92/107 tokens/s in q4, 66 against 52 in q8 (docs/performance.md). With several vectors, each unit (at
-        // most 440 KB of weights at the 9B's widest rows) serves them all in turn, so the second and later vectors
-        // find it in L2 instead of reading the weights from memory again.
-        constexpr int64_t unit = 16;
-        auto              rows = [&](int64_t n0, int64_t n1) {
-            for (int64_t m = 0; m < M; ++m) {
-                float* ym = y + m * N + n0;
-                if (kind == GemvWeights::q8)
-                    gemv_q8_rows(vec[m], reinterpret_cast<const int8_t*>(w.data) + n0 * K, w.scales + n0 * G, n1 - n0,
-                                              ym);
-                else if (kind == GemvWeights::q4)
-                    gemv_q4_rows(vec[m], w.data + n0 * K / 2, w.scales + n0 * G, n1 - n0, ym);
-                else
-                    gemv_bf16_rows(vec[m], reinterpret_cast<const uint16_t*>(w.data) + n0 * K, n1 - n0, ym);
-                if (bias)
-                    for (int64_t n = n0; n < n1; ++n)
-                        y[m * N + n] += bias[n];
-            }
-        };
-#pragma omp parallel for schedule(guided, 1)
-        for (int64_t u = 0; u < (N + unit - 1) / unit; ++u)
-            rows(u * unit, std::min(N, (u + 1) * unit));
+    if (takes_vector_path(w, M)) {
+        const LinearTarget t{&w, bias, y};
+        gemv_path(x, M, {&t, 1});
         return;
     }
     if (M <= 2 && w.dtype == DType::f32) {
@@ -203,6 +234,20 @@ void linear(const float* x, int64_t M, const WeightMatrix& w, const float* bias,
         for (int64_t m = 0; m < M; ++m)
             for (int64_t n = 0; n < N; ++n) y[m * N + n] += bias[n];
     }
+}
+
+void linear_shared_input(const float* x, int64_t M, std::span<const LinearTarget> targets) {
+    if (M <= 0 || targets.empty()) return;
+    bool together = true;
+    for (const LinearTarget& t : targets)
+        together = together && t.w->rows > 0 && takes_vector_path(*t.w, M) && t.w->cols == targets[0].w->cols &&
+                   gemv_kind(*t.w) == gemv_kind(*targets[0].w);
+    if (!together) {
+        for (const LinearTarget& t : targets)
+            linear(x, M, *t.w, t.bias, t.y);
+        return;
+    }
+    gemv_path(x, M, targets);
 }
 
 void rms_norm(const float* x, int64_t M, int64_t n, const float* weight, double eps, float* y) {

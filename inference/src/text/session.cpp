@@ -181,9 +181,11 @@ struct Session::Impl {
             vc.resize(size_t((past + n) * KD));
             float* k_new = kc.data() + past * KD;
             float* v_new = vc.data() + past * KD;
-            ops::linear(h.data(), n, L.q, L.q_bias.empty() ? nullptr : L.q_bias.data(), q.data());
-            ops::linear(h.data(), n, L.k, L.k_bias.empty() ? nullptr : L.k_bias.data(), k_new);
-            ops::linear(h.data(), n, L.v, L.v_bias.empty() ? nullptr : L.v_bias.data(), v_new);
+            auto   bias_of                = [](const std::vector<float>& b) { return b.empty() ? nullptr : b.data(); };
+            const ops::LinearTarget qkv[] = {{&L.q, bias_of(L.q_bias), q.data()},
+                                             {&L.k, bias_of(L.k_bias), k_new},
+                                             {&L.v, bias_of(L.v_bias), v_new}};
+            ops::linear_shared_input(h.data(), n, qkv);
             apply_mrope(q.data(), n, nh, rope_cos, rope_sin);
             apply_mrope(k_new, n, nkv, rope_cos, rope_sin);
             ops::AttentionShape as;
