@@ -144,6 +144,46 @@ TEST(Kernels, Q4QuantisationOfEachInstructionSetMatchesTheReference) {
     EXPECT_EQ(got, want);
 }
 
+// q8 weights: every instruction set gives the bytes and scales of the plain rule (amax / 127, std::lround), also
+// where x / scale lies just below a half (0.49999997 rounds to 0: adding 0.5 and truncating would give 1).
+TEST(Kernels, Q8QuantisationOfEachInstructionSetMatchesTheReference) {
+    const int64_t      n = 32 * 1024;
+    std::vector<float> x = randn(size_t(n), 22);
+    // Group 0 has amax 127, so its scale is 1 and x / scale is x itself: halves and values just beside them.
+    const float edge[32] = {127.f,      0.5f,        -0.5f,  1.5f,    -2.5f,       0.49999997f, -0.49999997f,
+                            2.4999998f, -2.4999998f, 126.5f, -126.5f, 0.50000006f, 3.5000002f,  0.f,
+                            -0.f,       1e-30f,      -7.25f, 7.75f,   100.49999f,  -100.50001f, 64.5f,
+                            -64.5f,     0.25f,       -0.75f, 5.f,     -5.f,        9.5f,        -9.5f,
+                            11.5f,      12.5f,       13.5f,  -127.f};
+    std::copy(edge, edge + 32, x.begin());
+    for (int64_t j = 32; j < 64; ++j)
+        x[size_t(j)] = 0.f; // group 1: zeros (scale 0)
+    std::vector<int8_t> want(static_cast<size_t>(n)), got(static_cast<size_t>(n));
+    std::vector<float>  want_s(static_cast<size_t>(n / 32)), got_s(static_cast<size_t>(n / 32));
+    for (int64_t g = 0; g < n / 32; ++g) {
+        float amax = 0;
+        for (int64_t j = 0; j < 32; ++j)
+            amax = std::max(amax, std::fabs(x[size_t(g * 32 + j)]));
+        const float sc = amax / 127.f, inv = sc > 0 ? 1.f / sc : 0.f;
+        want_s[size_t(g)] = sc;
+        for (int64_t j = 0; j < 32; ++j)
+            want[size_t(g * 32 + j)] = int8_t(std::clamp(std::lround(x[size_t(g * 32 + j)] * inv), -127L, 127L));
+    }
+    ASSERT_EQ(want[5], 0);  // 0.49999997
+    ASSERT_EQ(want[4], -3); // -2.5, away from zero
+    int ran = 0;
+    for (const char* isa : {"portable", "avx2", "avx512"}) {
+        if (!ops::quantize_row_q8_with(isa, x.data(), n, got.data(), got_s.data())) continue;
+        ++ran;
+        for (int64_t g = 0; g < n / 32; ++g)
+            ASSERT_EQ(std::bit_cast<uint32_t>(got_s[size_t(g)]), std::bit_cast<uint32_t>(want_s[size_t(g)]))
+                << isa << " scale of group " << g;
+        for (int64_t i = 0; i < n; ++i)
+            ASSERT_EQ(got[size_t(i)], want[size_t(i)]) << isa << " at " << i << " (x = " << x[size_t(i)] << ")";
+    }
+    EXPECT_GE(ran, 1);
+}
+
 // The decode matrix-vector products (four rows at a time, vector prepared once) against the per-row references,
 // for row counts around the block of four and awkward lengths.
 TEST(Kernels, GemvMatchesPerRowReferences) {

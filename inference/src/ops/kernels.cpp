@@ -250,6 +250,81 @@ __attribute__((target("avx512f,avx512bw"))) void widen_avx512(const uint16_t* w,
     for (; i < n; ++i) out[i] = bf16_to_f32_bits(w[i]);
 }
 
+// ---- q8 quantisation ---------------------------------------------------------------------------------------------
+// Per group of 32: scale amax/127, levels round(x / scale) rounded half away from zero (std::lround), clamped to
+// ±127. The SIMD versions give the same bytes and scales: they round exactly as lround does (truncate, then step
+// away from zero where the cut-off part is at least one half; r - trunc(r) is exact in floating point), where the
+// usual add-one-half-and-truncate would round 0.49999997 up.
+
+void quantize_q8_portable(const float* x, int64_t n, int8_t* q, float* scales) {
+    for (int64_t g = 0; g < n / kQuantGroup; ++g) {
+        float amax = 0;
+        for (int64_t j = 0; j < kQuantGroup; ++j)
+            amax = std::max(amax, std::fabs(x[g * kQuantGroup + j]));
+        const float s = amax / 127.f, inv = s > 0 ? 1.f / s : 0.f;
+        scales[g] = s;
+        for (int64_t j = 0; j < kQuantGroup; ++j)
+            q[g * kQuantGroup + j] = int8_t(std::clamp(std::lround(x[g * kQuantGroup + j] * inv), -127L, 127L));
+    }
+}
+
+__attribute__((target("avx2,fma"))) void quantize_q8_avx2(const float* x, int64_t n, int8_t* q, float* scales) {
+    const __m256 abs_mask = _mm256_castsi256_ps(_mm256_set1_epi32(0x7FFFFFFF)), sign = _mm256_set1_ps(-0.f);
+    const __m256 half = _mm256_set1_ps(0.5f), one = _mm256_set1_ps(1.f);
+    const __m256 lo = _mm256_set1_ps(-127.f), hi = _mm256_set1_ps(127.f);
+    for (int64_t g = 0; g < n / kQuantGroup; ++g) {
+        const float* xg = x + g * kQuantGroup;
+        __m256       m  = _mm256_setzero_ps();
+        for (int k = 0; k < 4; ++k)
+            m = _mm256_max_ps(m, _mm256_and_ps(_mm256_loadu_ps(xg + 8 * k), abs_mask));
+        alignas(32) float lanes[8];
+        _mm256_store_ps(lanes, m);
+        float amax = 0;
+        for (float v : lanes)
+            amax = std::max(amax, v);
+        const float s = amax / 127.f, inv = s > 0 ? 1.f / s : 0.f;
+        scales[g] = s;
+        for (int k = 0; k < 4; ++k) {
+            const __m256  r    = _mm256_mul_ps(_mm256_loadu_ps(xg + 8 * k), _mm256_set1_ps(inv));
+            const __m256  t    = _mm256_round_ps(r, _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
+            const __m256  away = _mm256_cmp_ps(_mm256_and_ps(_mm256_sub_ps(r, t), abs_mask), half, _CMP_GE_OQ);
+            const __m256  step = _mm256_and_ps(away, _mm256_or_ps(_mm256_and_ps(r, sign), one)); // ±1 or 0
+            const __m256  v    = _mm256_min_ps(_mm256_max_ps(_mm256_add_ps(t, step), lo), hi);
+            const __m256i i32  = _mm256_cvttps_epi32(v);
+            const __m128i i16  = _mm_packs_epi32(_mm256_castsi256_si128(i32), _mm256_extracti128_si256(i32, 1));
+            _mm_storel_epi64(reinterpret_cast<__m128i*>(q + g * kQuantGroup + 8 * k), _mm_packs_epi16(i16, i16));
+        }
+    }
+}
+
+__attribute__((target("avx512f"))) inline __m512 abs_avx512(__m512 v) {
+    return _mm512_castsi512_ps(_mm512_and_si512(_mm512_castps_si512(v), _mm512_set1_epi32(0x7FFFFFFF)));
+}
+
+__attribute__((target("avx512f,avx512bw"))) void quantize_q8_avx512(const float* x, int64_t n, int8_t* q,
+                                                                    float* scales) {
+    const __m512i sign = _mm512_set1_epi32(int32_t(0x80000000u));
+    const __m512i one  = _mm512_castps_si512(_mm512_set1_ps(1.f));
+    const __m512  half = _mm512_set1_ps(0.5f), lo = _mm512_set1_ps(-127.f), hi = _mm512_set1_ps(127.f);
+    for (int64_t g = 0; g < n / kQuantGroup; ++g) {
+        const float* xg = x + g * kQuantGroup;
+        const __m512 a = _mm512_loadu_ps(xg), b = _mm512_loadu_ps(xg + 16);
+        const float  amax = _mm512_reduce_max_ps(_mm512_max_ps(abs_avx512(a), abs_avx512(b)));
+        const float  s = amax / 127.f, inv = s > 0 ? 1.f / s : 0.f;
+        scales[g] = s;
+        for (int h = 0; h < 2; ++h) {
+            const __m512    r    = _mm512_mul_ps(h ? b : a, _mm512_set1_ps(inv));
+            const __m512    t    = _mm512_roundscale_ps(r, _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
+            const __mmask16 away = _mm512_cmp_ps_mask(abs_avx512(_mm512_sub_ps(r, t)), half, _CMP_GE_OQ);
+            const __m512    step =
+                _mm512_castsi512_ps(_mm512_or_si512(_mm512_and_si512(_mm512_castps_si512(r), sign), one));
+            const __m512 v = _mm512_min_ps(_mm512_max_ps(_mm512_mask_add_ps(t, away, t, step), lo), hi);
+            _mm_storeu_si128(reinterpret_cast<__m128i*>(q + g * kQuantGroup + 16 * h),
+                             _mm512_cvtsepi32_epi8(_mm512_cvttps_epi32(v)));
+        }
+    }
+}
+
 // ---- q4 scale search ---------------------------------------------------------------------------------------------
 // Symmetric 16 levels (-8..7). The scale is chosen per group among twelve candidates around amax/8 (both signs, so
 // the extreme value may use the -8 level) by least squared error: on Gaussian-like weights this roughly halves the
@@ -353,6 +428,7 @@ struct Table {
     void (*dequant_q8)(const int8_t*, const float*, int64_t, float*);
     void (*dequant_q4)(const uint8_t*, const float*, int64_t, float*);
     float (*q4_scale)(const float* group, float amax);
+    void (*quantize_q8)(const float*, int64_t, int8_t*, float*);
     const char* isa;
 };
 
@@ -366,13 +442,13 @@ bool isa_available(const std::string& isa) {
 // The functions of one instruction set ("avx512", "avx2", anything else: portable).
 Table table_for(const std::string& isa) {
     if (isa == "avx512")
-        return {dot_bf16_avx512,   dot_q8_avx512,     dot_q4_avx512,   widen_avx512,
-                dequant_q8_avx512, dequant_q4_avx512, q4_scale_avx512, "avx512"};
+        return {dot_bf16_avx512,   dot_q8_avx512,   dot_q4_avx512,      widen_avx512, dequant_q8_avx512,
+                dequant_q4_avx512, q4_scale_avx512, quantize_q8_avx512, "avx512"};
     if (isa == "avx2")
-        return {dot_bf16_avx2,   dot_q8_avx2,     dot_q4_avx2,   widen_avx2,
-                dequant_q8_avx2, dequant_q4_avx2, q4_scale_avx2, "avx2"};
-    return {dot_bf16_portable,   dot_q8_portable,     dot_q4_portable,   widen_portable,
-            dequant_q8_portable, dequant_q4_portable, q4_scale_portable, "portable"};
+        return {dot_bf16_avx2,   dot_q8_avx2,   dot_q4_avx2,      widen_avx2, dequant_q8_avx2,
+                dequant_q4_avx2, q4_scale_avx2, quantize_q8_avx2, "avx2"};
+    return {dot_bf16_portable,   dot_q8_portable,   dot_q4_portable,      widen_portable, dequant_q8_portable,
+            dequant_q4_portable, q4_scale_portable, quantize_q8_portable, "portable"};
 }
 
 const Table& table() {
@@ -426,14 +502,13 @@ float reference_dot_q4(const float* x, const uint8_t* q, const float* scales, in
 }
 
 void quantize_row_q8(const float* x, int64_t n, int8_t* q, float* scales) {
-    for (int64_t g = 0; g < n / kQuantGroup; ++g) {
-        float amax = 0;
-        for (int64_t j = 0; j < kQuantGroup; ++j) amax = std::max(amax, std::fabs(x[g * kQuantGroup + j]));
-        const float s = amax / 127.f, inv = s > 0 ? 1.f / s : 0.f;
-        scales[g]     = s;
-        for (int64_t j = 0; j < kQuantGroup; ++j)
-            q[g * kQuantGroup + j] = int8_t(std::clamp(std::lround(x[g * kQuantGroup + j] * inv), -127L, 127L));
-    }
+    table().quantize_q8(x, n, q, scales);
+}
+
+bool quantize_row_q8_with(const char* isa, const float* x, int64_t n, int8_t* q, float* scales) {
+    if (!isa_available(isa)) return false;
+    table_for(isa).quantize_q8(x, n, q, scales);
+    return true;
 }
 
 void quantize_row_q4(const float* x, int64_t n, uint8_t* q, float* scales) {

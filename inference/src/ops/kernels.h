@@ -32,6 +32,7 @@ void dequantize_row_q4(const uint8_t* q, const float* scales, int64_t n, float* 
 // lacks it.
 bool dequantize_row_q8_with(const char* isa, const int8_t* q, const float* scales, int64_t n, float* out);
 bool dequantize_row_q4_with(const char* isa, const uint8_t* q, const float* scales, int64_t n, float* out);
+bool quantize_row_q8_with(const char* isa, const float* x, int64_t n, int8_t* q, float* scales);
 bool quantize_row_q4_with(const char* isa, const float* x, int64_t n, uint8_t* q, float* scales);
 
 // "avx512", "avx2" or "portable": the instruction set the dispatcher chose.
