@@ -27,14 +27,20 @@ EngineBackend::EngineBackend(const QString& dataDir, QObject* parent) : ui::Chat
     m_worker = new app::InferenceWorker;
     m_worker->moveToThread(&m_thread);
     connect(&m_thread, &QThread::finished, m_worker, &QObject::deleteLater);
-    connect(m_worker, &app::InferenceWorker::modelLoaded, this, [this](bool ok, const QString& msg) {
-        m_ready  = ok;
-        m_status = !ok ? msg
-                   : m_settings.backend == "remote" ? tr("Ready · %1").arg(msg)
-                                                    : tr("Ready · %1").arg(QDir(m_settings.effectiveModelDir()).dirName());
-        emit modelStatusChanged();
-        if (!ok) emit errorOccurred(tr("The model could not be loaded: %1").arg(msg));
-    });
+    connect(m_worker, &app::InferenceWorker::modelLoaded, this,
+            [this](bool ok, const QString& msg, const QString& weights) {
+                m_ready = ok;
+                // The weights the model really runs in: a folder quantised by glmv-cli keeps its own format whatever
+                // Settings asks for, and the status says so rather than echoing the setting.
+                const QString name = QDir(m_settings.effectiveModelDir()).dirName();
+                m_status           = !ok                              ? msg
+                                     : m_settings.backend == "remote" ? tr("Ready · %1").arg(msg)
+                                     : weights == m_settings.weights
+                                         ? tr("Ready · %1 · %2").arg(name, weights)
+                                         : tr("Ready · %1 · %2 (as stored in the folder)").arg(name, weights);
+                emit modelStatusChanged();
+                if (!ok) emit errorOccurred(tr("The model could not be loaded: %1").arg(msg));
+            });
     connect(m_worker, &app::InferenceWorker::textDelta, this, &EngineBackend::onDelta);
     connect(m_worker, &app::InferenceWorker::finished, this, &EngineBackend::onFinished);
     m_thread.setObjectName("inference-worker");

@@ -15,6 +15,7 @@
 
 #include "composer.h"
 #include "engine_backend.h"
+#include "glmv/inference/quantize.h"
 #include "glmv/ui/main_window.h"
 #include "message_widgets.h"
 #include "test_util.h"
@@ -98,6 +99,28 @@ TEST(DesktopApp, AskAboutAnImageStreamPersistRestartAndStop) {
         ASSERT_EQ(msgs.size(), 4);
         EXPECT_EQ(msgs[3].state, "interrupted");
     }
+}
+
+// The status line names the weights the model runs in: quantised at load as Settings asks, or a folder's own format
+// when glmv-cli quantize wrote it (such a folder stays q4 under a "bf16" setting).
+TEST(DesktopApp, StatusNamesTheWeightsTheModelRunsIn) {
+    test::TempDir     dir("glmv-weights");
+    const std::string model = make_small_model(dir), q4 = dir.file("model-q4");
+    QuantizeParams    qp;
+    qp.weights = WeightFormat::q4;
+    ASSERT_TRUE(quantize_model(model, q4, qp).ok());
+    auto status_with = [&](const std::string& folder, const QString& weights) {
+        QSettings().setValue("model/dir", QString::fromStdString(folder));
+        QSettings().setValue("model/weights", weights);
+        desktop::EngineBackend backend(QString::fromStdString(dir.file("data")));
+        EXPECT_TRUE(waitFor([&] { return backend.modelReady(); }, 30000)) << backend.modelStatus().toStdString();
+        return backend.modelStatus();
+    };
+    const QString at_load = status_with(model, "q8");
+    EXPECT_TRUE(at_load.endsWith("· q8")) << at_load.toStdString();
+    const QString stored = status_with(q4, "bf16");
+    EXPECT_TRUE(stored.contains("· q4 (as stored in the folder)")) << stored.toStdString();
+    QSettings().setValue("model/weights", "bf16");
 }
 
 TEST(DesktopApp, RemoteBackendTalksToAnOpenAICompatibleServer) {

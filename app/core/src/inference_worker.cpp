@@ -28,15 +28,17 @@ void InferenceWorker::loadModel(const QString& dir, const QString& weights, int 
     lp.n_threads = threads;
     auto e       = pipeline::ChatEngine::open(QDir(dir).absolutePath().toStdString(), lp);
     if (!e) {
-        emit modelLoaded(false, QString::fromStdString(e.status().message()));
+        emit modelLoaded(false, QString::fromStdString(e.status().message()), {});
         return;
     }
+    const WeightFormat f      = e.value()->weight_format();
+    const QString      loaded = f == WeightFormat::q8 ? "q8" : f == WeightFormat::q4 ? "q4" : "bf16";
     {
         std::lock_guard<std::mutex> lock(m_engineMutex);
         m_engine = std::move(e.value());
     }
     m_ready = true;
-    emit modelLoaded(true, QString("Model loaded from %1").arg(dir));
+    emit modelLoaded(true, QString("Model loaded from %1").arg(dir), loaded);
 }
 
 void InferenceWorker::connectRemote(const QString& url, const QString& apiKey, const QString& model) {
@@ -47,7 +49,7 @@ void InferenceWorker::connectRemote(const QString& url, const QString& apiKey, c
     }
     auto c = pipeline::RemoteChatClient::connect({url.toStdString(), apiKey.toStdString(), model.toStdString()});
     if (!c) {
-        emit modelLoaded(false, QString::fromStdString(c.status().message()));
+        emit modelLoaded(false, QString::fromStdString(c.status().message()), {});
         return;
     }
     const QString name = QString::fromStdString(c.value()->description());
@@ -56,7 +58,7 @@ void InferenceWorker::connectRemote(const QString& url, const QString& apiKey, c
         m_engine = std::move(c.value());
     }
     m_ready = true;
-    emit modelLoaded(true, QString("Connected to %1").arg(name));
+    emit modelLoaded(true, QString("Connected to %1").arg(name), {});
 }
 
 void InferenceWorker::generate(const GenerationRequest& req) {

@@ -231,6 +231,9 @@ void               ChatEngine::cancel() { impl_->session->request_cancel(); }
 const ModelConfig& ChatEngine::config() const { return impl_->model->config(); }
 const Tokenizer&   ChatEngine::tokenizer() const { return *impl_->prep->tok; }
 const std::string& ChatEngine::model_dir() const { return impl_->prep->dir; }
+WeightFormat       ChatEngine::weight_format() const {
+          return impl_->model->weight_format();
+}
 
 Result<TurnResult> ChatEngine::run(const std::vector<Turn>& conversation, const ChatSettings& s,
                                    const std::function<void(const StreamSegment&)>& on_segment) {

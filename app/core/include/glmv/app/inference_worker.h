@@ -49,7 +49,8 @@ class InferenceWorker : public QObject {
     void generate(const glmv::app::GenerationRequest& request);
 
   signals:
-    void modelLoaded(bool ok, const QString& message);
+    // weights: "bf16", "q8" or "q4" as loaded (empty for a remote server).
+    void modelLoaded(bool ok, const QString& message, const QString& weights);
     // channel: 0 thinking, 1 answer. Deltas are coalesced.
     void textDelta(qint64 requestId, int channel, const QString& text, bool boxed);
     void finished(const glmv::app::GenerationOutcome& outcome);

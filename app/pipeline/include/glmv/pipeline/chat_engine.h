@@ -102,6 +102,9 @@ class ChatEngine : public ChatRunner {
     const ModelConfig& config() const;
     const Tokenizer&   tokenizer() const;
     const std::string& model_dir() const;
+    // What the decoder's matrices are in memory: a folder written by glmv-cli quantize keeps its own format
+    // whatever LoadParams::weights asked for.
+    WeightFormat weight_format() const;
 
     struct Impl;
 
