@@ -224,8 +224,10 @@ __attribute__((target("avx512f,avx512bw,avx512bf16"))) void split_bf16_avx512(co
     }
 }
 
-// quantize_row_q8's rule (scale amax/127, round half away from zero) for n a multiple of 32, 32 values per step;
-// with `offset`, also q + 128 (the unsigned operand of the q8 kernel).
+// The activation vector to int8 per group of 32 (scale amax/127, for n a multiple of 32), 32 values per step; with
+// `offset`, also q + 128 (the unsigned operand of the q8 kernel). Rounds by adding ±0.5 and truncating: the same as
+// quantize_row_q8's std::lround except where x/scale lies within an ulp below a half (0.49999997 → 1 here, 0 there),
+// which does not matter for a vector quantised afresh every product; weights go through quantize_row_q8.
 __attribute__((target("avx512f,avx512bw"))) void quantize_q8_avx512(const float* x, int64_t n, int8_t* q, float* scales,
                                                                    uint8_t* offset) {
     const __m512i abs_mask  = _mm512_set1_epi32(0x7FFFFFFF);
