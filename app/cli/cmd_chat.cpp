@@ -74,7 +74,7 @@ int run_chat(Args& args) {
     } else {
         LoadParams  lp;
         std::string weights = args.get_or("weights", "bf16");
-        lp.weights          = weights == "q8" ? WeightFormat::q8 : weights == "q4" ? WeightFormat::q4 : WeightFormat::bf16;
+        lp.weights          = weight_format_named(weights);
         auto e              = pipeline::ChatEngine::open(*model_dir, lp);
         if (!e) return fail(e.status().message());
         engine = std::move(e.value());

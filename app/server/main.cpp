@@ -81,7 +81,7 @@ int main(int argc, char** argv) {
         if (lvl >= LogLevel::info) std::fprintf(stderr, "%s\n", msg);
     });
     LoadParams lp;
-    lp.weights  = weights == "q8" ? WeightFormat::q8 : weights == "q4" ? WeightFormat::q4 : WeightFormat::bf16;
+    lp.weights  = weight_format_named(weights);
     auto engine = pipeline::ChatEngine::open(model_dir, lp);
     if (!engine) {
         std::fprintf(stderr, "error: %s\n", engine.status().message().c_str());

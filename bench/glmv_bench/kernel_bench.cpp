@@ -29,17 +29,18 @@ template <typename Fn> double best_seconds(int reps, Fn&& fn) {
     return best;
 }
 
-// The first rows × cols of `dense` (bf16) in format fmt: bf16 as is; q8/q4 quantised from `copy` (quantize_matrix
-// releases the pages of its source), the quantisation's time in *quantise_s when asked.
+// Rows [first_row, first_row + rows) × cols of `dense` (bf16) in format fmt: bf16 as is; q8/q4 quantised from `copy`
+// (quantize_matrix releases the pages of its source), the quantisation's time in *quantise_s when asked.
 ops::WeightMatrix matrix_in(const std::string& fmt, const std::vector<uint16_t>& dense, int64_t rows, int64_t cols,
-                            std::vector<uint16_t>& copy, double* quantise_s = nullptr) {
+                            std::vector<uint16_t>& copy, double* quantise_s = nullptr, int64_t first_row = 0) {
+    const uint16_t*   src = dense.data() + first_row * cols;
     ops::WeightMatrix w;
     w.dtype = DType::bf16;
-    w.data  = reinterpret_cast<const uint8_t*>(dense.data());
+    w.data  = reinterpret_cast<const uint8_t*>(src);
     w.rows  = rows;
     w.cols  = cols;
     if (fmt == "bf16") return w;
-    copy.assign(dense.begin(), dense.begin() + rows * cols);
+    copy.assign(src, src + rows * cols);
     w.data         = reinterpret_cast<const uint8_t*>(copy.data());
     const double s = best_seconds(1, [&] { ops::quantize_matrix(w, fmt == "q8" ? ops::Quant::q8 : ops::Quant::q4); });
     if (quantise_s) *quantise_s = s;
@@ -91,14 +92,10 @@ int run_kernel_bench(int argc, char** argv, double (*measure_bandwidth_gbs)()) {
     // one linear_shared_input() (one vector preparation, one parallel loop).
     if (size_t(4608 * 4096) <= dense.size() && cols == 4096)
         for (const char* fmt : {"bf16", "q8", "q4"}) {
-            std::vector<uint16_t>   copy;
-            const ops::WeightMatrix all = matrix_in(fmt, dense, 4608, 4096, copy);
-            ops::WeightMatrix       q = all, k = all, v = all; // views of consecutive row ranges of one matrix
-            const int64_t row_bytes = all.quant == ops::Quant::q4 ? 2048 : all.quant == ops::Quant::q8 ? 4096 : 8192;
-            const int64_t scale_row = 4096 / 32;
-            q.rows = 4096, k.rows = v.rows = 256;
-            k.data = all.data + 4096 * row_bytes, v.data = all.data + 4352 * row_bytes;
-            if (all.scales) k.scales = all.scales + 4096 * scale_row, v.scales = all.scales + 4352 * scale_row;
+            std::vector<uint16_t>   copy_q, copy_k, copy_v; // three matrices from consecutive rows, as in the 9B's file
+            const ops::WeightMatrix q = matrix_in(fmt, dense, 4096, 4096, copy_q);
+            const ops::WeightMatrix k = matrix_in(fmt, dense, 256, 4096, copy_k, nullptr, 4096);
+            const ops::WeightMatrix v = matrix_in(fmt, dense, 256, 4096, copy_v, nullptr, 4352);
             std::vector<float>      yq(4096), yk(256), yv(256);
             const double            three     = best_seconds(reps * 5, [&] {
                 ops::linear(x.data(), 1, q, nullptr, yq.data());

@@ -412,7 +412,7 @@ int main(int argc, char** argv) {
     r["engine_gemm_gflops"]   = engine_gemm;
 
     LoadParams lp;
-    lp.weights = opt["weights"] == "q8" ? WeightFormat::q8 : opt["weights"] == "q4" ? WeightFormat::q4 : WeightFormat::bf16;
+    lp.weights = weight_format_named(opt["weights"]);
     auto t0    = Clock::now();
     auto model = Model::load(opt["model"], lp);
     if (!model) {
@@ -422,7 +422,7 @@ int main(int argc, char** argv) {
     const Model& m = *model.value();
     r["weights"]             = opt["weights"];
     // What the decoder runs in: a folder written by glmv-cli quantize keeps its own format under --weights bf16.
-    r["weight_format"] = m.weight_format() == WeightFormat::q8 ? "q8" : m.weight_format() == WeightFormat::q4 ? "q4" : "bf16";
+    r["weight_format"]        = weight_format_name(m.weight_format());
     r["load_ms"]             = seconds_since(t0) * 1e3;
     r["weight_bytes"]        = m.weight_bytes();
     r["rss_after_load_bytes"] = proc_status_bytes("VmRSS:");

@@ -24,15 +24,14 @@ void InferenceWorker::loadModel(const QString& dir, const QString& weights, int 
         m_engine.reset();
     }
     LoadParams lp;
-    lp.weights   = weights == "q8" ? WeightFormat::q8 : weights == "q4" ? WeightFormat::q4 : WeightFormat::bf16;
+    lp.weights   = weight_format_named(weights.toStdString());
     lp.n_threads = threads;
     auto e       = pipeline::ChatEngine::open(QDir(dir).absolutePath().toStdString(), lp);
     if (!e) {
         emit modelLoaded(false, QString::fromStdString(e.status().message()), {});
         return;
     }
-    const WeightFormat f      = e.value()->weight_format();
-    const QString      loaded = f == WeightFormat::q8 ? "q8" : f == WeightFormat::q4 ? "q4" : "bf16";
+    const QString loaded = weight_format_name(e.value()->weight_format());
     {
         std::lock_guard<std::mutex> lock(m_engineMutex);
         m_engine = std::move(e.value());

@@ -173,7 +173,7 @@ Result<std::shared_ptr<const Model>> Model::load(const std::string& model_dir, c
 
     const WeightFormat stored = store->stored_format();
     if (stored != WeightFormat::bf16 && params.weights != WeightFormat::bf16 && params.weights != stored) {
-        const std::string have = quantized::format_name(stored), want = quantized::format_name(params.weights);
+        const std::string have = weight_format_name(stored), want = weight_format_name(params.weights);
         return Status(ErrorCode::invalid_argument,
                       "'" + model_dir + "' holds " + have + " weights written by glmv-cli quantize, so it cannot be "
                       "loaded as " + want + " (quantising quantised weights again would add error): choose " + have +

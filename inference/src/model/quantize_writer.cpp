@@ -291,7 +291,7 @@ Result<QuantizeResult> quantize_model(const std::string& model_dir, const std::s
     const Model::Impl& m = model.value()->impl();
     if (m.weights != WeightFormat::bf16)
         return Status(ErrorCode::invalid_argument, "'" + model_dir + "' is already quantised (" +
-                                                       quantized::format_name(m.weights) +
+                                                       weight_format_name(m.weights) +
                                                        "): quantise the original model folder instead");
     auto shards = plan_shards(m, f);
     if (!shards) return shards.status();

@@ -9,9 +9,9 @@
 #include "model/weight_store.h"
 #include "ops/kernels.h"
 
-namespace glmv::quantized {
+namespace glmv {
 
-const char* format_name(WeightFormat f) {
+const char* weight_format_name(WeightFormat f) {
     switch (f) {
     case WeightFormat::q8:
         return "q8";
@@ -23,15 +23,23 @@ const char* format_name(WeightFormat f) {
     return "bf16";
 }
 
+WeightFormat weight_format_named(std::string_view name) {
+    return name == "q8" ? WeightFormat::q8 : name == "q4" ? WeightFormat::q4 : WeightFormat::bf16;
+}
+
+} // namespace glmv
+
+namespace glmv::quantized {
+
 ops::Quant to_quant(WeightFormat f) {
     return f == WeightFormat::q8 ? ops::Quant::q8 : f == WeightFormat::q4 ? ops::Quant::q4 : ops::Quant::none;
 }
 
 std::string data_name(const std::string& base, WeightFormat f) {
-    return base + "." + format_name(f);
+    return base + "." + weight_format_name(f);
 }
 std::string scale_name(const std::string& base, WeightFormat f) {
-    return base + "." + format_name(f) + "_scale";
+    return base + "." + weight_format_name(f) + "_scale";
 }
 DType data_dtype(WeightFormat f) {
     return f == WeightFormat::q8 ? DType::i8 : DType::u8;
@@ -41,7 +49,7 @@ int64_t data_cols(int64_t cols, WeightFormat f) {
 }
 
 std::map<std::string, std::string> shard_metadata(WeightFormat f) {
-    return {{kKeyFormat, format_name(f)},
+    return {{kKeyFormat, weight_format_name(f)},
             {kKeyGroup, std::to_string(ops::kQuantGroup)},
             {kKeyVersion, std::to_string(kQuantizedFormatVersion)}};
 }
@@ -52,7 +60,7 @@ namespace {
 bool split_name(const std::string& name, std::string* base, WeightFormat* f, bool* is_scale) {
     for (WeightFormat q : {WeightFormat::q8, WeightFormat::q4})
         for (bool scale : {false, true}) {
-            const std::string suffix = std::string(".") + format_name(q) + (scale ? "_scale" : "");
+            const std::string suffix = std::string(".") + weight_format_name(q) + (scale ? "_scale" : "");
             if (name.size() > suffix.size() && name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0) {
                 *base     = name.substr(0, name.size() - suffix.size());
                 *f        = q;
@@ -132,15 +140,17 @@ Result<WeightFormat> quantized_file_format(const SafetensorsFile& file) {
         auto tfail = [&](const std::string& msg) {
             return fail(ErrorCode::bad_format, "tensor '" + t.name + "' " + msg + rerun);
         };
-        if (f != fmt) return tfail(std::string("is ") + format_name(f) + " data in a " + format_name(fmt) + " file");
+        if (f != fmt)
+            return tfail(std::string("is ") + weight_format_name(f) + " data in a " + weight_format_name(fmt) +
+                         " file");
         if (is_scale) {
             if (!file.find(data_name(base, fmt)))
                 return tfail("is a scale table without its data '" + data_name(base, fmt) + "'");
             continue; // checked with its data below
         }
         if (t.dtype != data_dtype(fmt))
-            return tfail(std::string("has dtype ") + dtype_name(t.dtype) + "; " + format_name(fmt) + " data is " +
-                         dtype_name(data_dtype(fmt)));
+            return tfail(std::string("has dtype ") + dtype_name(t.dtype) + "; " + weight_format_name(fmt) +
+                         " data is " + dtype_name(data_dtype(fmt)));
         if (t.shape.size() != 2)
             return tfail("has shape " + shape_to_string(t.shape) + "; quantised data is [rows, columns]");
         const int64_t rows = t.shape[0], cols = fmt == WeightFormat::q4 ? 2 * t.shape[1] : t.shape[1];

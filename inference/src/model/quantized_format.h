@@ -16,9 +16,7 @@ inline constexpr const char* kKeyFormat  = "glmv_quant";
 inline constexpr const char* kKeyGroup   = "glmv_quant_group";
 inline constexpr const char* kKeyVersion = "glmv_quant_version";
 
-// "bf16", "q8", "q4"
-const char* format_name(WeightFormat f);
-ops::Quant  to_quant(WeightFormat f);
+ops::Quant to_quant(WeightFormat f);
 
 // <base>.q8 / <base>.q4 and <base>.q8_scale / <base>.q4_scale
 std::string data_name(const std::string& base, WeightFormat f);

@@ -96,8 +96,8 @@ Result<WeightStore> WeightStore::open(const std::string& dir) {
         } else if (format.value() != store.stored_format_) {
             // Shards from two glmv-cli quantize runs (or a source shard left among quantised ones).
             return Status(ErrorCode::bad_format,
-                          "'" + shard + "' holds " + quantized::format_name(format.value()) + " weights but '" +
-                              first_shard + "' holds " + quantized::format_name(store.stored_format_) + " in '" + dir +
+                          "'" + shard + "' holds " + weight_format_name(format.value()) + " weights but '" +
+                              first_shard + "' holds " + weight_format_name(store.stored_format_) + " in '" + dir +
                               "': the folder mixes files of different formats; re-run glmv-cli quantize on the "
                               "original model");
         }

@@ -463,16 +463,20 @@ const Table& table() {
     return t;
 }
 
-// One group of 32 values: its scale (by `search`, unless all are zero) and its 16 bytes of nibbles.
-void quantize_group_q4(const float* xg, float (*search)(const float*, float), uint8_t* b, float* scale) {
-    float amax = 0;
-    for (int64_t j = 0; j < kQuantGroup; ++j)
-        amax = std::max(amax, std::fabs(xg[j]));
-    const float s   = amax > 0 ? search(xg, amax) : 0.f;
-    const float inv = s != 0 ? 1.f / s : 0.f;
-    *scale          = s;
-    for (int64_t j = 0; j < 16; ++j)
-        b[j] = uint8_t((q4_level(xg[j], inv) + 8) | (q4_level(xg[j + 16], inv) + 8) << 4);
+// A row of n values (n a multiple of 32), group by group: each group's scale (by `search`, unless all are zero) and
+// its 16 bytes of nibbles.
+void quantize_q4_row(const float* x, int64_t n, float (*search)(const float*, float), uint8_t* q, float* scales) {
+    for (int64_t g = 0; g < n / kQuantGroup; ++g) {
+        const float* xg   = x + g * kQuantGroup;
+        float        amax = 0;
+        for (int64_t j = 0; j < kQuantGroup; ++j)
+            amax = std::max(amax, std::fabs(xg[j]));
+        const float s   = amax > 0 ? search(xg, amax) : 0.f;
+        const float inv = s != 0 ? 1.f / s : 0.f;
+        scales[g]       = s;
+        for (int64_t j = 0; j < 16; ++j)
+            q[g * 16 + j] = uint8_t((q4_level(xg[j], inv) + 8) | (q4_level(xg[j + 16], inv) + 8) << 4);
+    }
 }
 
 } // namespace
@@ -512,16 +516,12 @@ bool quantize_row_q8_with(const char* isa, const float* x, int64_t n, int8_t* q,
 }
 
 void quantize_row_q4(const float* x, int64_t n, uint8_t* q, float* scales) {
-    const Table& t = table();
-    for (int64_t g = 0; g < n / kQuantGroup; ++g)
-        quantize_group_q4(x + g * kQuantGroup, t.q4_scale, q + g * 16, scales + g);
+    quantize_q4_row(x, n, table().q4_scale, q, scales);
 }
 
 bool quantize_row_q4_with(const char* isa, const float* x, int64_t n, uint8_t* q, float* scales) {
     if (!isa_available(isa)) return false;
-    const Table t = table_for(isa);
-    for (int64_t g = 0; g < n / kQuantGroup; ++g)
-        quantize_group_q4(x + g * kQuantGroup, t.q4_scale, q + g * 16, scales + g);
+    quantize_q4_row(x, n, table_for(isa).q4_scale, q, scales);
     return true;
 }
 

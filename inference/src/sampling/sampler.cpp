@@ -47,26 +47,27 @@ int64_t Sampler::sample(std::vector<float>& logits, const std::vector<int64_t>& 
     const int64_t k      = top_k ? p_.top_k : V;
     auto          weight = [&](int64_t i) { return std::exp(double(logits[size_t(i)] - mx)); };
 
+    // Top-p alone normalises by the whole vocabulary's mass, and without top-k or top-p every token takes part:
+    // exp(logit - best) of each token once, read again below.
+    double all_mass = 0;
+    if (!top_k) {
+        weight_.resize(size_t(V));
+        for (int64_t i = 0; i < V; ++i)
+            all_mass += weight_[size_t(i)] = weight(i);
+    }
     if (!top_k && !top_p) {
         // The whole vocabulary: any order draws from the same distribution, so nothing is ranked (a full sort of
         // the 9B's 151552 logits took longer than its decode step's matrix products on some machines).
-        weight_.resize(size_t(V));
-        double total = 0;
-        for (int64_t i = 0; i < V; ++i)
-            total += weight_[size_t(i)] = weight(i);
-        double r = std::uniform_real_distribution<double>(0.0, total)(rng_);
+        double r = std::uniform_real_distribution<double>(0.0, all_mass)(rng_);
         for (int64_t i = 0; i < V; ++i)
             if ((r -= weight_[size_t(i)]) <= 0) return i;
         return best;
     }
+    auto candidate_weight = [&](int64_t i) { return top_k ? weight(i) : weight_[size_t(i)]; };
 
     // Only a prefix of the ranking matters: the k best (top-k), or the best tokens holding top_p of the mass
     // (top-p alone). Candidates are the tokens within `margin` of the best logit, the margin doubling until they
     // are enough; every other token ranks below every candidate, so ranking the candidates alone is exact.
-    double all_mass = 0; // top-p alone normalises by the whole vocabulary
-    if (!top_k)
-        for (int64_t i = 0; i < V; ++i)
-            all_mass += weight(i);
     for (float margin = 8.f;; margin *= 2) {
         order_.clear();
         for (int64_t i = 0; i < V; ++i)
@@ -78,7 +79,7 @@ int64_t Sampler::sample(std::vector<float>& logits, const std::vector<int64_t>& 
         }
         double mass = 0;
         for (int i : order_)
-            mass += weight(i);
+            mass += weight_[size_t(i)];
         if (mass >= double(p_.top_p) * all_mass) break;
     }
     // Descending logits, ties by id, so that a seed gives the same tokens on every run. Ranked in stages (the best
@@ -88,14 +89,15 @@ int64_t Sampler::sample(std::vector<float>& logits, const std::vector<int64_t>& 
     };
     const int64_t n_candidates = int64_t(order_.size());
     int64_t       ranked       = 0; // order_[0, ranked) is in order
-    double        ranked_mass  = 0;
+    double        ranked_mass  = 0; // their weights' sum (top-p alone)
     auto          rank_up_to   = [&](int64_t upto) {
         upto = std::min(upto, n_candidates);
         if (upto < n_candidates)
             std::nth_element(order_.begin() + ranked, order_.begin() + upto, order_.end(), ranks_before);
         std::sort(order_.begin() + ranked, order_.begin() + upto, ranks_before);
-        for (int64_t i = ranked; i < upto; ++i)
-            ranked_mass += weight(order_[size_t(i)]);
+        if (!top_k)
+            for (int64_t i = ranked; i < upto; ++i)
+                ranked_mass += weight_[size_t(order_[size_t(i)])];
         ranked = upto;
     };
     if (top_k)
@@ -109,7 +111,7 @@ int64_t Sampler::sample(std::vector<float>& logits, const std::vector<int64_t>& 
     std::vector<double> prob(static_cast<size_t>(keep));
     double              norm = 0;
     for (int64_t i = 0; i < keep; ++i)
-        norm += prob[size_t(i)] = weight(order_[size_t(i)]);
+        norm += prob[size_t(i)] = candidate_weight(order_[size_t(i)]);
     if (!top_k) norm = all_mass;
     for (double& p : prob)
         p /= norm;

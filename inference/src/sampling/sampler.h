@@ -19,7 +19,7 @@ class Sampler {
     SamplingParams  p_;
     std::mt19937_64 rng_;
     std::vector<int>    order_;  // candidates, best first
-    std::vector<double> weight_; // exp(logit - best) per token, when all tokens take part
+    std::vector<double> weight_; // exp(logit - best) per token, when top-k is off
 };
 
 } // namespace glmv

@@ -206,16 +206,17 @@ struct Session::Impl {
             ops::linear(h.data(), n, L.gate_up, nullptr, gu.data());
             // gate_up row = [gate (I) | up (I)]; m = up · silu(gate), over rows and 2048-value pieces of them, so that
             // a decode step's single row is spread over the threads too (on one core it took about 0.1 ms of every
-            // layer while the others waited). The loop is written out rather than calling ops::silu_mul, whose own
-            // parallel region would nest inside this one: libgomp starts a fresh team of threads for every nested
-            // region, which cut M4 decode on the 16-core host from 90 to 4-40 tokens/s.
-            const int64_t pieces = (I + 2047) / 2048;
+            // layer while the others waited). Each piece is far below ops::silu_mul's own threading threshold, so
+            // its parallel region stays off: a region opened inside this loop while it is inactive (one token)
+            // would make libgomp start a fresh team of threads on every call, which cut M4 decode on the 16-core
+            // host from 90 to 4-40 tokens/s.
+            constexpr int64_t piece  = 2048;
+            const int64_t     pieces = (I + piece - 1) / piece;
 #pragma omp parallel for schedule(static) if (n * I >= 4096)
             for (int64_t t = 0; t < n * pieces; ++t) {
-                const int64_t r = t / pieces, b = t % pieces * 2048, e = std::min(I, b + 2048);
+                const int64_t r = t / pieces, b = t % pieces * piece;
                 const float*  g = gu.data() + r * 2 * I;
-                for (int64_t i = b; i < e; ++i)
-                    mm[size_t(r * I + i)] = g[i] / (1.f + std::exp(-g[i])) * g[I + i];
+                ops::silu_mul(g + b, g + I + b, std::min(piece, I - b), mm.data() + r * I + b);
             }
             ops::linear(mm.data(), n, L.down, nullptr, a.data());
             ops::rms_norm(a.data(), n, H, L.post_mlp_norm.data(), t.rms_norm_eps, a.data());

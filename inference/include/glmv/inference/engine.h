@@ -20,6 +20,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "glmv/common/status.h"
@@ -45,6 +46,11 @@ struct ModelInputs {
 };
 
 enum class WeightFormat { bf16, q8, q4 };
+
+// "bf16", "q8" or "q4".
+const char* weight_format_name(WeightFormat f);
+// The format named "q8" or "q4"; any other name gives bf16 (the weights as stored).
+WeightFormat weight_format_named(std::string_view name);
 
 struct LoadParams {
     // bf16: the weights as stored (dense weights stay memory-mapped; a folder written by `glmv-cli quantize` is used
