@@ -53,13 +53,21 @@ int run_kernel_bench(int argc, char** argv, double (*measure_bandwidth_gbs)()) {
     int64_t rows = 13696 * 2, cols = 4096; // two MLP up-projections of GLM-4.1V-9B: 224 MB in bf16
     int     reps = 10;
     int64_t prefill_rows = 512;
+    // --only products,qkv,preparation,attention,sampling,prefill: the sections to run (all by default), so that a
+    // run on a borrowed machine can time one thing under several settings.
+    std::string only;
     for (int i = 2; i + 1 < argc; i += 2) {
         if (!std::strcmp(argv[i], "--rows")) rows = std::stoll(argv[i + 1]);
         else if (!std::strcmp(argv[i], "--cols")) cols = std::stoll(argv[i + 1]);
         else if (!std::strcmp(argv[i], "--reps")) reps = std::stoi(argv[i + 1]);
         else if (!std::strcmp(argv[i], "--prefill-rows"))
             prefill_rows = std::stoll(argv[i + 1]);
+        else if (!std::strcmp(argv[i], "--only"))
+            only = "," + std::string(argv[i + 1]) + ",";
     }
+    auto section = [&](const char* name) {
+        return only.empty() || only.find("," + std::string(name) + ",") != std::string::npos;
+    };
     const double bw = measure_bandwidth_gbs();
     std::printf("threads %d, measured read bandwidth %.1f GB/s, matrix %lld x %lld\n", omp_get_max_threads(), bw,
                 (long long)rows, (long long)cols);
@@ -75,6 +83,7 @@ int run_kernel_bench(int argc, char** argv, double (*measure_bandwidth_gbs)()) {
     std::vector<float> x(static_cast<size_t>(cols)), y(static_cast<size_t>(rows));
     for (float& v : x) v = nd(rng) * 50.f;
     for (const char* fmt : {"bf16", "q8", "q4"}) {
+        if (!section("products")) break;
         std::vector<uint16_t>   copy;
         double                  quantise_s = 0;
         const ops::WeightMatrix w          = matrix_in(fmt, dense, rows, cols, copy, &quantise_s);
@@ -90,7 +99,7 @@ int run_kernel_bench(int argc, char** argv, double (*measure_bandwidth_gbs)()) {
     }
     // One decoder layer's q, k and v (4096, 256 and 256 rows of the 9B) for one token: three linear() calls against
     // one linear_shared_input() (one vector preparation, one parallel loop).
-    if (size_t(4608 * 4096) <= dense.size() && cols == 4096)
+    if (section("qkv") && size_t(4608 * 4096) <= dense.size() && cols == 4096)
         for (const char* fmt : {"bf16", "q8", "q4"}) {
             std::vector<uint16_t>   copy_q, copy_k, copy_v; // three matrices from consecutive rows, as in the 9B's file
             const ops::WeightMatrix q = matrix_in(fmt, dense, 4096, 4096, copy_q);
@@ -111,6 +120,7 @@ int run_kernel_bench(int argc, char** argv, double (*measure_bandwidth_gbs)()) {
     // Preparing the input vector (serial, once per product, while the other threads wait): microseconds per call
     // at the 9B's two input widths.
     for (int64_t n : {int64_t(4096), int64_t(13696)}) {
+        if (!section("preparation")) break;
         std::vector<float> xv(static_cast<size_t>(n));
         for (float& f : xv) f = nd(rng);
         for (auto [kind, name] : {std::pair{ops::GemvWeights::bf16, "bf16"}, std::pair{ops::GemvWeights::q8, "q8"},
@@ -124,6 +134,7 @@ int run_kernel_bench(int argc, char** argv, double (*measure_bandwidth_gbs)()) {
     // Decode attention over a long cache with the 9B's heads (32 query heads on 2 KV heads, head_dim 128): the
     // fp32 keys and values it reads per layer, as GB/s and as a fraction of the bandwidth.
     for (int64_t ctx : {int64_t(512), int64_t(8192), int64_t(32768)}) {
+        if (!section("attention")) break;
         ops::AttentionShape s;
         s.n_q = 1, s.n_k = ctx, s.n_head = 32, s.n_head_kv = 2, s.head_dim = 128;
         s.q_stride = s.out_stride = 32 * 128, s.k_stride = s.v_stride = 2 * 128;
@@ -140,7 +151,7 @@ int run_kernel_bench(int argc, char** argv, double (*measure_bandwidth_gbs)()) {
     }
     // Choosing one token from the 9B's 151552 logits (one core, while the other threads wait), per sampling setting:
     // logits of a confident model (normal spread, a few tokens well ahead).
-    {
+    if (section("sampling")) {
         std::vector<float> logits(151552);
         for (float& f : logits)
             f = nd(rng) * 100.f; // nd has a 0.02 spread: about 2 logits
@@ -167,7 +178,7 @@ int run_kernel_bench(int argc, char** argv, double (*measure_bandwidth_gbs)()) {
     // Prefill's matrix products: a 512-row prompt against each of the 9B decoder's weight shapes (fused q/k/v,
     // output, fused gate/up, down) in each weight format, as GFLOP/s, and the same product on weights already in
     // fp32 (what widening or dequantising slab by slab costs). The sum of the four is one layer of a prompt.
-    {
+    if (section("prefill")) {
         const int64_t      M = prefill_rows;
         std::vector<float> xm(size_t(M * 13696));
         for (float& f : xm)

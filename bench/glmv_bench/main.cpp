@@ -1,7 +1,7 @@
 // glmv-bench: engine speed and memory against the machine's own measured limits.
 //
 //   glmv-bench make-checkpoint --config CONFIG.json --out DIR        random-weight checkpoint in the real format
-//   glmv-bench kernels [--rows N] [--cols N] [--reps N]              decode matrix-vector product per weight format
+//   glmv-bench kernels [--rows N] [--cols N] [--reps N] [--only LIST]  decode and prefill kernels per weight format
 //   glmv-bench --model DIR [--weights bf16|q8|q4] [--json OUT.json]  [--prefill 512,4096] [--decode-ctx 512,8192]
 //              [--vision-mp 1,4,16] [--video-frames 32] [--threads N] [--ttft no]
 //

@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Packs what a benchmark run on the GPU machine needs (it has no build tools or Debian libraries) into out/devbench,
+# a git-ignored folder small enough to travel as a `run` call's carried path: the built glmv-bench, the shared
+# libraries it needs beyond glibc and libstdc++, the real config (full.json), the same config cut to 4 decoder
+# layers and 4 vision blocks at full width (m4.json, a 4.8 GB checkpoint that is quick to write), and perf
+# (tools/make-perfkit.sh). The carried tree is limited to 64 MiB: move resources/demo-model/model.safetensors out
+# of the checkout for the call. Usage, after `cmake --build --preset release`: tools/make-devkit.sh
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+kit="$root/out/devbench"
+mkdir -p "$kit"
+cp "$root/build/bench/glmv-bench" "$kit/"
+for lib in libdnnl.so.2 libgomp.so.1 libOpenCL.so.1; do
+    cp -L "$(ldd "$root/build/bench/glmv-bench" | awk -v l="$lib" '$1 == l {print $3}')" "$kit/"
+done
+install -m 644 "$root/../shared/glm4v-assets/config.json" "$kit/full.json"
+python3 - "$kit/full.json" "$kit/m4.json" <<'PY'
+import json, sys
+c = json.load(open(sys.argv[1]))
+c["num_hidden_layers"] = 4
+c["vision_config"]["depth"] = 4
+json.dump(c, open(sys.argv[2], "w"), indent=1)
+PY
+[ -f "$kit/perfkit.tar.xz" ] || "$root/tools/make-perfkit.sh" "$kit"
+du -sh "$kit"
