@@ -2,7 +2,9 @@
 
 #include <oneapi/dnnl/dnnl.hpp>
 
+#include <cstdlib>
 #include <string>
+#include <vector>
 
 namespace glmv::ops {
 
@@ -47,6 +49,47 @@ bool gemm_f32(int64_t M, int64_t N, int64_t K, const GemmOperands& op, float alp
     } catch (const dnnl::error&) {
         return false;
     }
+}
+
+bool gemm_bf16_weights(int64_t M, int64_t N, int64_t K, const float* a, int64_t lda, const uint16_t* w, float* c,
+                       int64_t ldc) {
+    // Slabs of 576 rows: 9 MB of fp32 weights in the product's layout at the 9B's width, reused by every row of A
+    // while in cache (the slab of the measurements in gemm.h; larger slabs were tried on the Intel host only).
+    constexpr int64_t kSlabRows = 576;
+    try {
+        auto&                                 engine = cpu_engine();
+        auto&                                 stream = thread_stream();
+        static thread_local std::vector<char> packed;
+        for (int64_t n0 = 0; n0 < N; n0 += kSlabRows) {
+            const int64_t                      nb = std::min(kSlabRows, N - n0);
+            const dnnl::memory::desc           a_desc({M, K}, dt::f32, {lda, 1});
+            const dnnl::memory::desc           b_any({K, nb}, dt::f32, dnnl::memory::format_tag::any);
+            const dnnl::memory::desc           c_desc({M, nb}, dt::f32, {ldc, 1});
+            const dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(a_desc, b_any, c_desc), engine);
+            // Column n of B is row n0 + n of W: K consecutive bf16 values.
+            const dnnl::memory::desc w_desc({K, nb}, dt::bf16, {1, K});
+            packed.resize(pd.weights_desc().get_size());
+            dnnl::memory w_mem(w_desc, engine, const_cast<uint16_t*>(w + n0 * K));
+            dnnl::memory b_mem(pd.weights_desc(), engine, packed.data());
+            dnnl::reorder(w_mem, b_mem).execute(stream, w_mem, b_mem);
+            dnnl::matmul(pd).execute(stream, {{DNNL_ARG_SRC, dnnl::memory(a_desc, engine, const_cast<float*>(a))},
+                                              {DNNL_ARG_WEIGHTS, b_mem},
+                                              {DNNL_ARG_DST, dnnl::memory(c_desc, engine, c + n0)}});
+        }
+        stream.wait();
+        return true;
+    } catch (const dnnl::error&) {
+        return false;
+    }
+}
+
+bool prefer_reordered_bf16_weights() {
+    static const bool prefer = [] {
+        if (const char* env = std::getenv("GLMV_GEMM_REORDER")) return std::string(env) == "1";
+        __builtin_cpu_init();
+        return __builtin_cpu_is("amd") != 0;
+    }();
+    return prefer;
 }
 
 bool softmax_rows(float* x, int64_t rows, int64_t cols) {
