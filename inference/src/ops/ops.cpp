@@ -37,8 +37,8 @@ bool can_quantize(int64_t cols) { return cols % kQuantGroup == 0; }
 void quantize_matrix(WeightMatrix& w, Quant q) {
     if (q == Quant::none || w.quant != Quant::none || w.empty() || !can_quantize(w.cols)) return;
     const int64_t      R = w.rows, C = w.cols, G = C / kQuantGroup;
-    std::vector<uint8_t> data(size_t(q == Quant::q8 ? R * C : R * C / 2));
-    std::vector<float>   scales(size_t(R * G));
+    OwnedBytes         data(size_t(q == Quant::q8 ? R * C : R * C / 2)); // every byte and scale is written below
+    OwnedFloats        scales(size_t(R * G));
 #pragma omp parallel
     {
         std::vector<float> row(static_cast<size_t>(C));
@@ -103,6 +103,9 @@ bool linear_gemm(const float* x, int64_t M, const WeightMatrix& w, float* y) {
         op.b = reinterpret_cast<const float*>(w.data), op.c = y;
         return gemm_f32(M, N, K, op);
     }
+    if (w.quant == Quant::none && w.dtype == DType::bf16 && prefer_reordered_bf16_weights() &&
+        gemm_bf16_weights(M, N, K, x, K, reinterpret_cast<const uint16_t*>(w.data), y, N))
+        return true;
     const int64_t slab_rows = std::min(N, std::max<int64_t>(64, (int64_t(8) << 20) / K / 64 * 64));
     static thread_local std::vector<float> slab;
     slab.resize(size_t(slab_rows * K));

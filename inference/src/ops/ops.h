@@ -5,7 +5,9 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <span>
+#include <utility>
 #include <vector>
 
 #include "glmv/inference/safetensors.h"
@@ -14,6 +16,22 @@ namespace glmv::ops {
 
 // Storage of a weight matrix: the file's dense dtype, or group-quantised (kernels.h: one scale per 32 weights).
 enum class Quant { none, q8, q4 };
+
+// An allocator whose containers leave new elements of trivial types uninitialised (default-initialised) instead of
+// zeroing them. For buffers that are written whole before they are read: a std::vector<uint8_t>(n) of quantised
+// weights was zero-filled by the calling thread alone, page-faulting gigabytes while the other threads waited; now
+// the pages are first touched by the parallel loop that fills them.
+template <typename T> struct NoInitAllocator : std::allocator<T> {
+    template <typename U> struct rebind { using other = NoInitAllocator<U>; };
+    NoInitAllocator() = default;
+    template <typename U> NoInitAllocator(const NoInitAllocator<U>&) noexcept {}
+    template <typename U> void                   construct(U* p) noexcept { ::new (static_cast<void*>(p)) U; }
+    template <typename U, typename... Args> void construct(U* p, Args&&... args) {
+        ::new (static_cast<void*>(p)) U(std::forward<Args>(args)...);
+    }
+};
+using OwnedBytes  = std::vector<uint8_t, NoInitAllocator<uint8_t>>;
+using OwnedFloats = std::vector<float, NoInitAllocator<float>>;
 
 // A weight matrix [rows = out features, cols = in features], row-major. Dense weights point into the mapped file;
 // quantised ones own their bytes (made at load time or read from a quantised checkpoint).
@@ -24,8 +42,8 @@ struct WeightMatrix {
     const float*   scales = nullptr;    // [rows, cols / 32] for q8/q4
     int64_t        rows   = 0;
     int64_t        cols   = 0;
-    std::vector<uint8_t> owned;
-    std::vector<float>   owned_scales;
+    OwnedBytes     owned;
+    OwnedFloats    owned_scales;
 
     bool     empty() const { return data == nullptr; }
     uint64_t bytes() const;             // storage bytes read by one pass over the matrix
