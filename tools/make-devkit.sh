@@ -5,6 +5,9 @@
 # layers and 4 vision blocks at full width (m4.json, a 4.8 GB checkpoint that is quick to write), and perf
 # (tools/make-perfkit.sh). The carried tree is limited to 64 MiB: move resources/demo-model/model.safetensors out
 # of the checkout for the call. Usage, after `cmake --build --preset release`: tools/make-devkit.sh
+# Lessons from using it: a call returned 8 files of $OUT and left the rest out ("count"), and names with ':' are
+# refused, so collect results in one file; glmv-bench encodes a 32-frame video unless given --video-frames 0 (minutes
+# for the 9B); with perf, put the kit's folder in perf's LD_LIBRARY_PATH too, or the benchmark loses libdnnl.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 kit="$root/out/devbench"
