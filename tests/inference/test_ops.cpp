@@ -103,29 +103,35 @@ TEST(Linear, LongRowsAreWidenedInSeveralSlabs) {
     expect_linear_matches(65, 300, 65536, "bf16");
 }
 
-// bf16 weights widened by oneDNN's reorder into the product's own layout (the path linear() takes on AMD CPUs; on
-// others it widens row slabs itself, which the tests above cover there): 1300 rows are three slabs of up to 576,
-// the last one ragged; C has a row stride wider than N, as when a caller writes into part of a wider matrix.
-TEST(Linear, ReorderedBf16WeightsMatchDoubleReference) {
-    for (int64_t K : {96, 4096}) {
-        SCOPED_TRACE("K=" + std::to_string(K));
-        const int64_t            M = 70, N = 1300, ldc = N + 5;
-        auto                     t = make_weight(N, K, "bf16", 7);
-        const auto               x = randn(size_t(M * K), 8);
-        const std::vector<float> zero(size_t(N), 0.f);
-        std::vector<float>       y(size_t(M * ldc), NAN);
-        ASSERT_TRUE(
-            ops::gemm_bf16_weights(M, N, K, x.data(), K, reinterpret_cast<const uint16_t*>(t.w.data), y.data(), ldc));
-        const auto ref   = reference_linear(x, M, t.w, zero);
-        double     worst = 0;
-        for (int64_t m = 0; m < M; ++m)
-            for (int64_t n = 0; n < N; ++n)
-                worst = std::max(worst, std::fabs(y[size_t(m * ldc + n)] - ref[size_t(m * N + n)]));
-        EXPECT_LT(worst, 2e-5 * std::sqrt(double(K)));
-        for (int64_t m = 0; m < M; ++m) // the columns past N are not the product's
-            for (int64_t n = N; n < ldc; ++n)
-                EXPECT_TRUE(std::isnan(y[size_t(m * ldc + n)]));
-    }
+// Weights laid out by oneDNN's reorder for its product (the path linear() takes on AMD CPUs; on others it widens row
+// slabs itself, which the tests above cover there), from bf16 as mapped and from fp32 (a dequantised q8/q4 slab):
+// 1300 rows are three slabs of up to 576, the last one ragged; C has a row stride wider than N, as when a caller
+// writes into part of a wider matrix.
+TEST(Linear, ReorderedWeightsMatchDoubleReference) {
+    for (const char* source : {"bf16", "f32"})
+        for (int64_t K : {96, 4096}) {
+            SCOPED_TRACE(std::string(source) + " K=" + std::to_string(K));
+            const int64_t            M = 70, N = 1300, ldc = N + 5;
+            auto                     t = make_weight(N, K, source, 7);
+            const auto               x = randn(size_t(M * K), 8);
+            const std::vector<float> zero(size_t(N), 0.f);
+            std::vector<float>       y(size_t(M * ldc), NAN);
+            const bool               ran = std::string(source) == "bf16"
+                                               ? ops::gemm_bf16_weights(M, N, K, x.data(), K,
+                                                                        reinterpret_cast<const uint16_t*>(t.w.data), y.data(), ldc)
+                                               : ops::gemm_f32_weights_reordered(
+                                                     M, N, K, x.data(), K, reinterpret_cast<const float*>(t.w.data), y.data(), ldc);
+            ASSERT_TRUE(ran);
+            const auto ref   = reference_linear(x, M, t.w, zero);
+            double     worst = 0;
+            for (int64_t m = 0; m < M; ++m)
+                for (int64_t n = 0; n < N; ++n)
+                    worst = std::max(worst, std::fabs(y[size_t(m * ldc + n)] - ref[size_t(m * N + n)]));
+            EXPECT_LT(worst, 2e-5 * std::sqrt(double(K)));
+            for (int64_t m = 0; m < M; ++m) // the columns past N are not the product's
+                for (int64_t n = N; n < ldc; ++n)
+                    EXPECT_TRUE(std::isnan(y[size_t(m * ldc + n)]));
+        }
 }
 
 // q, k and v from one input: bit for bit the same as three linear() calls, whether the three run in one loop (same

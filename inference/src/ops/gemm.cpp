@@ -51,8 +51,11 @@ bool gemm_f32(int64_t M, int64_t N, int64_t K, const GemmOperands& op, float alp
     }
 }
 
-bool gemm_bf16_weights(int64_t M, int64_t N, int64_t K, const float* a, int64_t lda, const uint16_t* w, float* c,
-                       int64_t ldc) {
+namespace {
+
+// C[M, N] = A · Wᵀ for W [N, K] row-major of type `wt`, reordered by oneDNN slab by slab into the product's layout.
+bool gemm_reordered(int64_t M, int64_t N, int64_t K, const float* a, int64_t lda, const char* w, dt wt,
+                    int64_t w_elem_bytes, float* c, int64_t ldc) {
     // Slabs of 576 rows: 9 MB of fp32 weights in the product's layout at the 9B's width, reused by every row of A
     // while in cache (the slab of the measurements in gemm.h; larger slabs were tried on the Intel host only).
     constexpr int64_t kSlabRows = 576;
@@ -66,10 +69,10 @@ bool gemm_bf16_weights(int64_t M, int64_t N, int64_t K, const float* a, int64_t 
             const dnnl::memory::desc           b_any({K, nb}, dt::f32, dnnl::memory::format_tag::any);
             const dnnl::memory::desc           c_desc({M, nb}, dt::f32, {ldc, 1});
             const dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(a_desc, b_any, c_desc), engine);
-            // Column n of B is row n0 + n of W: K consecutive bf16 values.
-            const dnnl::memory::desc w_desc({K, nb}, dt::bf16, {1, K});
+            // Column n of B is row n0 + n of W: K consecutive values.
+            const dnnl::memory::desc w_desc({K, nb}, wt, {1, K});
             packed.resize(pd.weights_desc().get_size());
-            dnnl::memory w_mem(w_desc, engine, const_cast<uint16_t*>(w + n0 * K));
+            dnnl::memory w_mem(w_desc, engine, const_cast<char*>(w + n0 * K * w_elem_bytes));
             dnnl::memory b_mem(pd.weights_desc(), engine, packed.data());
             dnnl::reorder(w_mem, b_mem).execute(stream, w_mem, b_mem);
             dnnl::matmul(pd).execute(stream, {{DNNL_ARG_SRC, dnnl::memory(a_desc, engine, const_cast<float*>(a))},
@@ -83,7 +86,19 @@ bool gemm_bf16_weights(int64_t M, int64_t N, int64_t K, const float* a, int64_t 
     }
 }
 
-bool prefer_reordered_bf16_weights() {
+} // namespace
+
+bool gemm_bf16_weights(int64_t M, int64_t N, int64_t K, const float* a, int64_t lda, const uint16_t* w, float* c,
+                       int64_t ldc) {
+    return gemm_reordered(M, N, K, a, lda, reinterpret_cast<const char*>(w), dt::bf16, 2, c, ldc);
+}
+
+bool gemm_f32_weights_reordered(int64_t M, int64_t N, int64_t K, const float* a, int64_t lda, const float* w, float* c,
+                                int64_t ldc) {
+    return gemm_reordered(M, N, K, a, lda, reinterpret_cast<const char*>(w), dt::f32, 4, c, ldc);
+}
+
+bool prefer_reordered_weights() {
     static const bool prefer = [] {
         if (const char* env = std::getenv("GLMV_GEMM_REORDER")) return std::string(env) == "1";
         __builtin_cpu_init();

@@ -27,15 +27,20 @@ bool gemm_f32(int64_t M, int64_t N, int64_t K, const GemmOperands& op, float alp
 
 // C[M, N] = A[M, K] · Wᵀ for bf16 weights W [N, K] (row-major, row stride K), A and C as above, with oneDNN widening
 // W to fp32 itself: one reorder per slab of rows writes the blocked layout its product reads, instead of the caller
-// widening W into a row-major fp32 slab that the product then copies into that layout again. Faster on the AMD
-// machines measured, slower on the Intel one (prefer_reordered_bf16_weights() says which this CPU is).
+// widening W into a row-major fp32 slab that the product then copies into that layout again.
 bool gemm_bf16_weights(int64_t M, int64_t N, int64_t K, const float* a, int64_t lda, const uint16_t* w, float* c,
                        int64_t ldc);
 
-// Whether linear() sends bf16 weights through gemm_bf16_weights: on AMD CPUs (2-core Zen VM: prefill of 512 tokens
-// 0.72-0.86 of the FMA peak against 0.55-0.58, vision 0.74-0.87 against 0.68-0.69), not on Intel ones (16-core Xeon:
-// 408-441 against 440-509 tokens/s); GLMV_GEMM_REORDER=1 or 0 overrides the choice.
-bool prefer_reordered_bf16_weights();
+// The same for fp32 weights W [N, K] (row-major, row stride K): a slab of dequantised q8/q4 rows.
+bool gemm_f32_weights_reordered(int64_t M, int64_t N, int64_t K, const float* a, int64_t lda, const float* w, float* c,
+                                int64_t ldc);
+
+// Whether linear() reorders its weights for oneDNN's products (the two functions above): on AMD CPUs, not on Intel
+// ones, where the bf16 reorder measured slower (16-core Xeon: prefill of 512 tokens 408-441 against 440-509 tokens/s).
+// 2-core Zen 5 VM, M4, prefill of 512 tokens: bf16 144/174 -> 210/194 tokens/s, q4 123/147 -> 146/166, q8 within
+// the VM's noise (171 -> 163 and an outlier pair 86 -> 175); vision 1 MP 7.2/7.6 -> 6.9/6.8 s.
+// GLMV_GEMM_REORDER=1 or 0 overrides the choice.
+bool prefer_reordered_weights();
 
 // Softmax of each row of a dense row-major [rows, cols] matrix, in place (-inf entries become 0; every row must have
 // a finite entry).

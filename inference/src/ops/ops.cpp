@@ -103,7 +103,10 @@ bool linear_gemm(const float* x, int64_t M, const WeightMatrix& w, float* y) {
         op.b = reinterpret_cast<const float*>(w.data), op.c = y;
         return gemm_f32(M, N, K, op);
     }
-    if (w.quant == Quant::none && w.dtype == DType::bf16 && prefer_reordered_bf16_weights() &&
+    // On AMD CPUs oneDNN lays the weights out for its product itself (gemm.h): bf16 straight from the file, q8/q4
+    // (and f16) from the dequantised slab.
+    const bool reorder = prefer_reordered_weights();
+    if (reorder && w.quant == Quant::none && w.dtype == DType::bf16 &&
         gemm_bf16_weights(M, N, K, x, K, reinterpret_cast<const uint16_t*>(w.data), y, N))
         return true;
     const int64_t slab_rows = std::min(N, std::max<int64_t>(64, (int64_t(8) << 20) / K / 64 * 64));
@@ -115,7 +118,8 @@ bool linear_gemm(const float* x, int64_t M, const WeightMatrix& w, float* y) {
 #pragma omp parallel for schedule(static)
         for (int64_t r = 0; r < nb; ++r) weight_row_to_f32(w, n0 + r, buffer + r * K);
         op.b = buffer, op.c = y + n0;
-        if (!gemm_f32(M, nb, K, op)) return false;
+        if (reorder ? !gemm_f32_weights_reordered(M, nb, K, x, K, buffer, y + n0, N) : !gemm_f32(M, nb, K, op))
+            return false;
     }
     return true;
 }
