@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "../../inference/src/ops/ops.h"
+#include "../../inference/src/text/decode_phases.h"
 #include "glmv/inference/engine.h"
 #include "glmv/inference/preprocess.h"
 #include "kernel_bench.h"
@@ -440,8 +441,20 @@ int main(int argc, char** argv) {
     const int n_decode = std::stoi(opt["decode-tokens"]);
     for (int ctx : parse_list(opt["decode-ctx"])) {
         std::vector<double> steps;
-        auto                res = generate_once(model.value(), text_prompt(c, ctx, 1), n_decode + 1, &steps);
+        decode_phases::reset();
+        auto res = generate_once(model.value(), text_prompt(c, ctx, 1), n_decode + 1, &steps);
         if (!res) return report_failure(res.status());
+        // With GLMV_DECODE_PHASES=1: the decoder's time per single-token step by phase (decode_phases.h).
+        if (decode_phases::enabled() && decode_phases::steps() > 0) {
+            double total = 0;
+            for (int p = 0; p < decode_phases::count; ++p) {
+                const auto   phase = decode_phases::Phase(p);
+                const double ms    = decode_phases::seconds(phase) * 1e3 / double(decode_phases::steps());
+                r["decode_phase_ms_" + std::string(decode_phases::name(phase)) + "_ctx" + std::to_string(ctx)] = ms;
+                total += ms;
+            }
+            r["decode_phase_ms_total_ctx" + std::to_string(ctx)] = total;
+        }
         if (!steps.empty()) {
             // The slowest step against the median: a step that copies the KV cache or waits on something shows here.
             std::sort(steps.begin(), steps.end());

@@ -38,4 +38,20 @@ if problems:
     sys.exit(1)
 PY
 done
+# The decoder's per-phase times (GLMV_DECODE_PHASES=1): every phase reported, and together they account for a
+# decode step (they are taken inside it; the mean against the median, so loosely).
+GLMV_DECODE_PHASES=1 "$bench" --model "$model" --weights q4 --prefill , --decode-ctx 64 --decode-tokens 32 \
+    --vision-mp , --video-frames 0 --ttft no --json "$out/phases.json" > "$out/phases.log" 2>&1 || { cat "$out/phases.log"; exit 1; }
+/usr/bin/python3 - "$out/phases.json" <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1]))
+names = ("norms", "qkv", "rope", "attention", "out_proj", "gate_up", "silu", "down", "head", "sampling")
+missing = [n for n in names if not isinstance(r.get(f"decode_phase_ms_{n}_ctx64"), (int, float))]
+if missing:
+    sys.exit(f"decode phases missing: {missing}")
+total, step = r["decode_phase_ms_total_ctx64"], r["decode_step_median_ms_ctx64"]
+if abs(total - sum(r[f"decode_phase_ms_{n}_ctx64"] for n in names)) > 1e-9 or not 0.3 * step <= total <= 3 * step:
+    sys.exit(f"decode phases add up to {total:.4f} ms per step against a median step of {step:.4f} ms")
+print("decode phases", {n: round(r[f"decode_phase_ms_{n}_ctx64"], 4) for n in names}, "step", round(step, 4))
+PY
 echo "glmv-bench report complete for bf16, q8 and q4"

@@ -12,6 +12,7 @@
 #include "model/model_impl.h"
 #include "ops/ops.h"
 #include "sampling/sampler.h"
+#include "text/decode_phases.h"
 #include "text/rope_index.h"
 #include "vision/vision_tower.h"
 
@@ -170,13 +171,18 @@ struct Session::Impl {
         ops::OwnedFloats   gu(size_t(n * 2 * I)), mm(size_t(n * I));
         std::vector<float> rope_cos, rope_sin;
         mrope_table(n, pos, pos_stride, &rope_cos, &rope_sin);
+        namespace Phases = decode_phases;
+        const bool timed = n == 1 && Phases::enabled(); // single-token steps only
         for (int64_t li = 0; li < t.n_layer; ++li) {
             if (cancel.load(std::memory_order_relaxed)) {
                 truncate_cache(past);
                 return Status(ErrorCode::cancelled, "cancelled");
             }
             const TextLayerWeights& L = w.layers[size_t(li)];
-            ops::rms_norm(x, n, H, L.input_norm.data(), t.rms_norm_eps, h.data());
+            {
+                const Phases::Scope ps(Phases::norms, timed);
+                ops::rms_norm(x, n, H, L.input_norm.data(), t.rms_norm_eps, h.data());
+            }
             auto& kc = k_cache[size_t(li)];
             auto& vc = v_cache[size_t(li)];
             kc.resize(size_t((past + n) * KD));
@@ -187,9 +193,15 @@ struct Session::Impl {
             const ops::LinearTarget qkv[] = {{&L.q, bias_of(L.q_bias), q.data()},
                                              {&L.k, bias_of(L.k_bias), k_new},
                                              {&L.v, bias_of(L.v_bias), v_new}};
-            ops::linear_shared_input(h.data(), n, qkv);
-            apply_mrope(q.data(), n, nh, rope_cos, rope_sin);
-            apply_mrope(k_new, n, nkv, rope_cos, rope_sin);
+            {
+                const Phases::Scope ps(Phases::qkv, timed);
+                ops::linear_shared_input(h.data(), n, qkv);
+            }
+            {
+                const Phases::Scope ps(Phases::rope, timed);
+                apply_mrope(q.data(), n, nh, rope_cos, rope_sin);
+                apply_mrope(k_new, n, nkv, rope_cos, rope_sin);
+            }
             ops::AttentionShape as;
             as.n_q = n;
             as.n_k = past + n;
@@ -200,12 +212,24 @@ struct Session::Impl {
             as.k_stride = as.v_stride = KD;
             as.causal   = true;
             as.q_offset = past;
-            ops::attention(q.data(), kc.data(), vc.data(), attn.data(), as);
-            ops::linear(attn.data(), n, L.o, nullptr, a.data());
-            ops::rms_norm(a.data(), n, H, L.post_self_attn_norm.data(), t.rms_norm_eps, a.data());
-            ops::add_inplace(x, a.data(), n * H);
-            ops::rms_norm(x, n, H, L.post_attention_norm.data(), t.rms_norm_eps, h.data());
-            ops::linear(h.data(), n, L.gate_up, nullptr, gu.data());
+            {
+                const Phases::Scope ps(Phases::attention, timed);
+                ops::attention(q.data(), kc.data(), vc.data(), attn.data(), as);
+            }
+            {
+                const Phases::Scope ps(Phases::out_proj, timed);
+                ops::linear(attn.data(), n, L.o, nullptr, a.data());
+            }
+            {
+                const Phases::Scope ps(Phases::norms, timed);
+                ops::rms_norm(a.data(), n, H, L.post_self_attn_norm.data(), t.rms_norm_eps, a.data());
+                ops::add_inplace(x, a.data(), n * H);
+                ops::rms_norm(x, n, H, L.post_attention_norm.data(), t.rms_norm_eps, h.data());
+            }
+            {
+                const Phases::Scope ps(Phases::gate_up, timed);
+                ops::linear(h.data(), n, L.gate_up, nullptr, gu.data());
+            }
             // gate_up row = [gate (I) | up (I)]; m = up · silu(gate), over rows and 2048-value pieces of them, so that
             // a decode step's single row is spread over the threads too (on one core it took about 0.1 ms of every
             // layer while the others waited). Each piece is far below ops::silu_mul's own threading threshold, so
@@ -214,19 +238,30 @@ struct Session::Impl {
             // host from 90 to 4-40 tokens/s.
             constexpr int64_t piece  = 2048;
             const int64_t     pieces = (I + piece - 1) / piece;
+            {
+                const Phases::Scope ps(Phases::silu, timed);
 #pragma omp parallel for schedule(static) if (n * I >= 4096)
-            for (int64_t t = 0; t < n * pieces; ++t) {
-                const int64_t r = t / pieces, b = t % pieces * piece;
-                const float*  g = gu.data() + r * 2 * I;
-                ops::silu_mul(g + b, g + I + b, std::min(piece, I - b), mm.data() + r * I + b);
+                for (int64_t t = 0; t < n * pieces; ++t) {
+                    const int64_t r = t / pieces, b = t % pieces * piece;
+                    const float*  g = gu.data() + r * 2 * I;
+                    ops::silu_mul(g + b, g + I + b, std::min(piece, I - b), mm.data() + r * I + b);
+                }
             }
-            ops::linear(mm.data(), n, L.down, nullptr, a.data());
-            ops::rms_norm(a.data(), n, H, L.post_mlp_norm.data(), t.rms_norm_eps, a.data());
-            ops::add_inplace(x, a.data(), n * H);
+            {
+                const Phases::Scope ps(Phases::down, timed);
+                ops::linear(mm.data(), n, L.down, nullptr, a.data());
+            }
+            {
+                const Phases::Scope ps(Phases::norms, timed);
+                ops::rms_norm(a.data(), n, H, L.post_mlp_norm.data(), t.rms_norm_eps, a.data());
+                ops::add_inplace(x, a.data(), n * H);
+            }
             emit("text.layers." + std::to_string(li), x, n, H);
         }
         n_cached = past + n;
         if (!logits) return {}; // an inner chunk of a long prefill: only its cache entries are needed
+        const Phases::Scope head_scope(Phases::head, timed);
+        if (timed) Phases::count_step();
         ops::rms_norm(x, n, H, w.norm.data(), t.rms_norm_eps, x);
         emit("text.norm", x, n, H);
         const int64_t V = t.vocab_size;
@@ -472,6 +507,7 @@ Result<GenerationResult> Session::generate(const ModelInputs& in, const Generati
             tok = forced.front();
             forced.erase(forced.begin());
         } else {
+            const decode_phases::Scope ps(decode_phases::sampling, decode_phases::enabled());
             tok = sampler.sample(logits, history);
         }
         if (tok < 0 || tok >= V) return Status(ErrorCode::internal, "sampler produced an invalid id");
