@@ -63,9 +63,10 @@ bool gemm_reordered(int64_t M, int64_t N, int64_t K, const float* a, int64_t lda
         auto&                                 engine = cpu_engine();
         auto&                                 stream = thread_stream();
         static thread_local std::vector<char> packed;
+        const dnnl::memory::desc              a_desc({M, K}, dt::f32, {lda, 1});
+        const dnnl::memory                    a_mem(a_desc, engine, const_cast<float*>(a));
         for (int64_t n0 = 0; n0 < N; n0 += kSlabRows) {
             const int64_t                      nb = std::min(kSlabRows, N - n0);
-            const dnnl::memory::desc           a_desc({M, K}, dt::f32, {lda, 1});
             const dnnl::memory::desc           b_any({K, nb}, dt::f32, dnnl::memory::format_tag::any);
             const dnnl::memory::desc           c_desc({M, nb}, dt::f32, {ldc, 1});
             const dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(a_desc, b_any, c_desc), engine);
@@ -75,7 +76,7 @@ bool gemm_reordered(int64_t M, int64_t N, int64_t K, const float* a, int64_t lda
             dnnl::memory w_mem(w_desc, engine, const_cast<char*>(w + n0 * K * w_elem_bytes));
             dnnl::memory b_mem(pd.weights_desc(), engine, packed.data());
             dnnl::reorder(w_mem, b_mem).execute(stream, w_mem, b_mem);
-            dnnl::matmul(pd).execute(stream, {{DNNL_ARG_SRC, dnnl::memory(a_desc, engine, const_cast<float*>(a))},
+            dnnl::matmul(pd).execute(stream, {{DNNL_ARG_SRC, a_mem},
                                               {DNNL_ARG_WEIGHTS, b_mem},
                                               {DNNL_ARG_DST, dnnl::memory(c_desc, engine, c + n0)}});
         }

@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <memory>
 
 #include "ops/ops.h"
 
@@ -10,11 +9,11 @@ namespace glmv {
 
 namespace {
 
-// Activation buffers of the tower, left uninitialised: every element is written (by a product, a norm or a parallel
-// loop) before it is read. A std::vector would zero them first on the calling thread alone, page-faulting hundreds of
-// MB in serial while the other threads wait; here the first touch happens inside the parallel loops that write them.
-std::unique_ptr<float[]> uninitialised(int64_t n) {
-    return std::make_unique_for_overwrite<float[]>(size_t(n));
+// Rows per chunk when `total` rows go in chunks of at most `most`, all of about the same size (5184 rows in chunks of
+// at most 4096 as 2 × 2592, not 4096 + 1088: a short last product runs well below GEMM speed).
+int64_t even_chunk(int64_t total, int64_t most) {
+    const int64_t chunks = (total + most - 1) / most;
+    return (total + chunks - 1) / chunks;
 }
 
 // Cubic convolution weights of PyTorch's bicubic grid_sample (A = -0.75).
@@ -106,18 +105,21 @@ Status encode_group(const Model::Impl& model, const float* pixels, const std::ve
                     }
     }
 
+    // The tower's activation buffers are ops::OwnedFloats: every element is written (by a product, a norm or a
+    // parallel loop) before it is read, so this thread does not zero-fill them alone first (about 520 MB for a
+    // 1-megapixel image at the 9B's widths, page-faulted in serial while the other threads waited).
     // 1-3. Patch embedding (Conv3d as a linear map), post-conv RMSNorm, interpolated positions.  x: [N, H]
-    const auto x = uninitialised(N * H);
-    ops::linear(pixels, N, w.patch_embed, w.patch_embed_bias.data(), x.get());
-    emit("vision.patch_embed", x.get(), N, H);
-    ops::rms_norm(x.get(), N, H, w.post_conv_norm.data(), vc.rms_norm_eps, x.get());
-    emit("vision.post_conv_layernorm", x.get(), N, H);
+    ops::OwnedFloats x(size_t(N * H));
+    ops::linear(pixels, N, w.patch_embed, w.patch_embed_bias.data(), x.data());
+    emit("vision.patch_embed", x.data(), N, H);
+    ops::rms_norm(x.data(), N, H, w.post_conv_norm.data(), vc.rms_norm_eps, x.data());
+    emit("vision.post_conv_layernorm", x.data(), N, H);
     for (size_t s = 0; s < grids.size(); ++s) {
         std::vector<int64_t> sh(ph.begin() + seq_start[s], ph.begin() + seq_start[s] + grids[s].h * grids[s].w);
         std::vector<int64_t> sw(pw.begin() + seq_start[s], pw.begin() + seq_start[s] + grids[s].h * grids[s].w);
-        add_position_embedding(w.pos_table, G, H, grids[s], sh, sw, x.get() + seq_start[s] * H);
+        add_position_embedding(w.pos_table, G, H, grids[s], sh, sw, x.data() + seq_start[s] * H);
     }
-    emit("vision.embeddings", x.get(), N, H);
+    emit("vision.embeddings", x.data(), N, H);
 
     // Rotary tables per patch: [N, hd] cos and sin (about 1.3 M sines and cosines for a 1-megapixel image, so
     // across the threads).
@@ -125,7 +127,7 @@ Status encode_group(const Model::Impl& model, const float* pixels, const std::ve
     std::vector<float> inv_freq(static_cast<size_t>(q));
     for (int64_t j = 0; j < q; ++j)
         inv_freq[size_t(j)] = 1.f / std::pow(float(vc.rope_theta), float(2 * j) / float(hd / 2));
-    const auto cos_t = uninitialised(N * hd), sin_t = uninitialised(N * hd);
+    ops::OwnedFloats cos_t(size_t(N * hd)), sin_t(size_t(N * hd));
 #pragma omp parallel for schedule(static)
     for (int64_t r = 0; r < N; ++r) {
         for (int64_t j = 0; j < q; ++j) {
@@ -141,22 +143,21 @@ Status encode_group(const Model::Impl& model, const float* pixels, const std::ve
         }
     }
 
-    // 4. Transformer blocks. MLP in row chunks of at most 4096 so the [rows, O] intermediates stay bounded, all of
-    // about the same size (5184 rows as 2 × 2592, not 4096 + 1088: a short last product runs well below GEMM speed).
-    const auto    h = uninitialised(N * H), qkv = uninitialised(N * 3 * H), attn = uninitialised(N * H);
-    const int64_t n_chunks = (N + 4095) / 4096, chunk = (N + n_chunks - 1) / n_chunks;
-    const auto    g = uninitialised(chunk * O), u = uninitialised(chunk * O), d = uninitialised(chunk * H);
+    // 4. Transformer blocks. MLP in even row chunks of at most 4096 so the [rows, O] intermediates stay bounded.
+    ops::OwnedFloats h(size_t(N * H)), qkv(size_t(N * 3 * H)), attn(size_t(N * H));
+    const int64_t    chunk = even_chunk(N, 4096);
+    ops::OwnedFloats g(size_t(chunk * O)), u(size_t(chunk * O)), d(size_t(chunk * H));
     for (int64_t bi = 0; bi < vc.depth; ++bi) {
         if (cancel && cancel->load(std::memory_order_relaxed)) return Status(ErrorCode::cancelled, "cancelled");
         const VisionBlockWeights& b = w.blocks[size_t(bi)];
-        ops::rms_norm(x.get(), N, H, b.norm1.data(), vc.rms_norm_eps, h.get());
-        ops::linear(h.get(), N, b.qkv, b.qkv_bias.empty() ? nullptr : b.qkv_bias.data(), qkv.get());
+        ops::rms_norm(x.data(), N, H, b.norm1.data(), vc.rms_norm_eps, h.data());
+        ops::linear(h.data(), N, b.qkv, b.qkv_bias.empty() ? nullptr : b.qkv_bias.data(), qkv.data());
         // qkv row = [q (nh·hd) | k | v]; rotate q and k per head.
 #pragma omp parallel for schedule(static)
         for (int64_t r = 0; r < N; ++r)
             for (int64_t hh = 0; hh < nh; ++hh) {
-                rotate_vision(qkv.get() + r * 3 * H + hh * hd, hd, cos_t.get() + r * hd, sin_t.get() + r * hd);
-                rotate_vision(qkv.get() + r * 3 * H + H + hh * hd, hd, cos_t.get() + r * hd, sin_t.get() + r * hd);
+                rotate_vision(qkv.data() + r * 3 * H + hh * hd, hd, cos_t.data() + r * hd, sin_t.data() + r * hd);
+                rotate_vision(qkv.data() + r * 3 * H + H + hh * hd, hd, cos_t.data() + r * hd, sin_t.data() + r * hd);
             }
         for (size_t s = 0; s < grids.size(); ++s) {
             const int64_t       n0 = seq_start[s], n = grids[s].h * grids[s].w;
@@ -166,53 +167,53 @@ Status encode_group(const Model::Impl& model, const float* pixels, const std::ve
             as.head_dim              = hd;
             as.q_stride = as.k_stride = as.v_stride = 3 * H;
             as.out_stride                           = H;
-            const float* base                       = qkv.get() + n0 * 3 * H;
-            ops::attention(base, base + H, base + 2 * H, attn.get() + n0 * H, as);
+            const float* base                       = qkv.data() + n0 * 3 * H;
+            ops::attention(base, base + H, base + 2 * H, attn.data() + n0 * H, as);
         }
-        ops::linear(attn.get(), N, b.proj, b.proj_bias.empty() ? nullptr : b.proj_bias.data(), h.get());
-        ops::add_inplace(x.get(), h.get(), N * H);
-        ops::rms_norm(x.get(), N, H, b.norm2.data(), vc.rms_norm_eps, h.get());
+        ops::linear(attn.data(), N, b.proj, b.proj_bias.empty() ? nullptr : b.proj_bias.data(), h.data());
+        ops::add_inplace(x.data(), h.data(), N * H);
+        ops::rms_norm(x.data(), N, H, b.norm2.data(), vc.rms_norm_eps, h.data());
         for (int64_t r0 = 0; r0 < N; r0 += chunk) {
             const int64_t m = std::min(chunk, N - r0);
-            ops::linear(h.get() + r0 * H, m, b.gate, nullptr, g.get());
-            ops::linear(h.get() + r0 * H, m, b.up, nullptr, u.get());
-            ops::silu_mul(g.get(), u.get(), m * O, g.get());
-            ops::linear(g.get(), m, b.down, nullptr, d.get());
-            float* xr = x.get() + r0 * H;
-            ops::add_inplace(xr, d.get(), m * H);
+            ops::linear(h.data() + r0 * H, m, b.gate, nullptr, g.data());
+            ops::linear(h.data() + r0 * H, m, b.up, nullptr, u.data());
+            ops::silu_mul(g.data(), u.data(), m * O, g.data());
+            ops::linear(g.data(), m, b.down, nullptr, d.data());
+            float* xr = x.data() + r0 * H;
+            ops::add_inplace(xr, d.data(), m * H);
         }
-        emit(("vision.blocks." + std::to_string(bi)).c_str(), x.get(), N, H);
+        emit(("vision.blocks." + std::to_string(bi)).c_str(), x.data(), N, H);
     }
 
     // 5. Post norm; 6. 2×2 downsample conv: group 4 consecutive rows into a (c, ky, kx) vector.  [N/4, 4H] → [N/4, O]
-    ops::rms_norm(x.get(), N, H, w.post_norm.data(), vc.rms_norm_eps, x.get());
-    emit("vision.post_layernorm", x.get(), N, H);
+    ops::rms_norm(x.data(), N, H, w.post_norm.data(), vc.rms_norm_eps, x.data());
+    emit("vision.post_layernorm", x.data(), N, H);
     const int64_t M = N / 4;
-    const auto    grouped = uninitialised(M * 4 * H);
+    ops::OwnedFloats grouped(size_t(M * 4 * H));
 #pragma omp parallel for schedule(static)
     for (int64_t m = 0; m < M; ++m)
         for (int64_t k = 0; k < 4; ++k)
             for (int64_t c = 0; c < H; ++c) grouped[size_t(m * 4 * H + c * 4 + k)] = x[size_t((m * 4 + k) * H + c)];
-    const auto y = uninitialised(M * O);
-    ops::linear(grouped.get(), M, w.downsample, w.downsample_bias.data(), y.get());
-    emit("vision.downsample", y.get(), M, O);
+    ops::OwnedFloats y(size_t(M * O));
+    ops::linear(grouped.data(), M, w.downsample, w.downsample_bias.data(), y.data());
+    emit("vision.downsample", y.data(), M, O);
 
     // 7. Merger: proj → LayerNorm → GELU → SiLU-gated MLP, in row chunks (its [rows, I] intermediates are the
     // largest buffers of the tower: I is the text model's MLP width).
-    const auto z = uninitialised(M * O);
-    ops::linear(y.get(), M, w.merger_proj, nullptr, z.get());
-    ops::layer_norm(z.get(), M, O, w.merger_ln_w.data(), w.merger_ln_b.data(), 1e-5, z.get());
-    ops::gelu_erf_inplace(z.get(), M * O);
+    ops::OwnedFloats z(size_t(M * O));
+    ops::linear(y.data(), M, w.merger_proj, nullptr, z.data());
+    ops::layer_norm(z.data(), M, O, w.merger_ln_w.data(), w.merger_ln_b.data(), 1e-5, z.data());
+    ops::gelu_erf_inplace(z.data(), M * O);
     const size_t       out0    = out->size();
-    const int64_t      m_chunks = (M + 1023) / 1024, m_chunk = (M + m_chunks - 1) / m_chunks; // even pieces, as above
-    const auto         mg = uninitialised(m_chunk * I), mu = uninitialised(m_chunk * I);
+    const int64_t      m_chunk = even_chunk(M, 1024);
+    ops::OwnedFloats   mg(size_t(m_chunk * I)), mu(size_t(m_chunk * I));
     out->resize(out0 + size_t(M * O));
     for (int64_t r0 = 0; r0 < M; r0 += m_chunk) {
         const int64_t m = std::min(m_chunk, M - r0);
-        ops::linear(z.get() + r0 * O, m, w.merger_gate, nullptr, mg.get());
-        ops::linear(z.get() + r0 * O, m, w.merger_up, nullptr, mu.get());
-        ops::silu_mul(mg.get(), mu.get(), m * I, mg.get());
-        ops::linear(mg.get(), m, w.merger_down, nullptr, out->data() + out0 + size_t(r0 * O));
+        ops::linear(z.data() + r0 * O, m, w.merger_gate, nullptr, mg.data());
+        ops::linear(z.data() + r0 * O, m, w.merger_up, nullptr, mu.data());
+        ops::silu_mul(mg.data(), mu.data(), m * I, mg.data());
+        ops::linear(mg.data(), m, w.merger_down, nullptr, out->data() + out0 + size_t(r0 * O));
     }
     emit("vision.merger", out->data() + out0, M, O);
     (void)P;
