@@ -1,10 +1,14 @@
 #include "kernel_bench.h"
 
+#include <fcntl.h>
 #include <omp.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <cstdio>
 #include <cstring>
+#include <fstream>
 #include <random>
 #include <string>
 #include <tuple>
@@ -47,14 +51,29 @@ ops::WeightMatrix matrix_in(const std::string& fmt, const std::vector<uint16_t>&
     return w;
 }
 
+// One line of a /proc or /sys text file that starts with `key` (the whole first line when key is empty).
+std::string proc_line(const char* path, const std::string& key = "") {
+    std::ifstream f(path);
+    std::string   line;
+    while (std::getline(f, line))
+        if (key.empty() || line.rfind(key, 0) == 0) return line;
+    return "(unreadable)";
+}
+
+// Kilobytes of this process's anonymous memory backed by transparent huge pages.
+long anon_huge_kb() {
+    const std::string l = proc_line("/proc/self/smaps_rollup", "AnonHugePages:");
+    return l.size() > 14 ? std::atol(l.c_str() + 14) : -1;
+}
+
 } // namespace
 
 int run_kernel_bench(int argc, char** argv, double (*measure_bandwidth_gbs)()) {
     int64_t rows = 13696 * 2, cols = 4096; // two MLP up-projections of GLM-4.1V-9B: 224 MB in bf16
     int     reps = 10;
     int64_t prefill_rows = 512;
-    // --only products,qkv,preparation,attention,sampling,prefill: the sections to run (all by default), so that a
-    // run on a borrowed machine can time one thing under several settings.
+    // --only products,qkv,preparation,attention,pages,sync,sampling,prefill: the sections to run (all by default), so
+    // that a run on a borrowed machine can time one thing under several settings.
     std::string only;
     for (int i = 2; i + 1 < argc; i += 2) {
         if (!std::strcmp(argv[i], "--rows")) rows = std::stoll(argv[i + 1]);
@@ -148,6 +167,87 @@ int run_kernel_bench(int argc, char** argv, double (*measure_bandwidth_gbs)()) {
         const double bytes = double(ctx) * 256 * 4 * 2, gbs = bytes / best / 1e9;
         std::printf("decode attention, context %-6lld %7.1f MB  %6.3f ms  %6.1f GB/s  %.2f of bandwidth\n",
                     (long long)ctx, bytes / 1e6, best * 1e3, gbs, gbs / bw);
+    }
+    // Where the weights live: the bf16 product over the same matrix copied into anonymous memory asked for huge pages
+    // (MADV_HUGEPAGE), into anonymous memory refused them (MADV_NOHUGEPAGE), and read through a read-only shared file
+    // mapping as the engine reads bf16 checkpoints. Decode streams gigabytes per token; with 4 KB pages every 4 KB is
+    // a TLB miss and the hardware prefetchers stop at each page's end.
+    if (section("pages")) {
+        std::printf("transparent huge pages: enabled %s, defrag %s\n",
+                    proc_line("/sys/kernel/mm/transparent_hugepage/enabled").c_str(),
+                    proc_line("/sys/kernel/mm/transparent_hugepage/defrag").c_str());
+        const size_t bytes       = dense.size() * sizeof(uint16_t);
+        auto         product_gbs = [&](const void* data) {
+            ops::WeightMatrix w;
+            w.dtype = DType::bf16;
+            w.data  = static_cast<const uint8_t*>(data);
+            w.rows = rows, w.cols = cols;
+            return double(bytes) / best_seconds(reps, [&] { ops::linear(x.data(), 1, w, nullptr, y.data()); }) / 1e9;
+        };
+        for (auto [advice, name] : {std::pair{MADV_HUGEPAGE, "anonymous, huge pages asked"},
+                                    std::pair{MADV_NOHUGEPAGE, "anonymous, huge pages refused"}}) {
+            void* p = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+            if (p == MAP_FAILED) continue;
+            madvise(p, bytes, advice);
+            const long huge0 = anon_huge_kb();
+#pragma omp parallel for schedule(static)
+            for (int64_t r = 0; r < rows; ++r)
+                std::memcpy(static_cast<uint16_t*>(p) + r * cols, dense.data() + r * cols, size_t(cols) * 2);
+            const long huge = anon_huge_kb() - huge0;
+            std::printf("bf16 product, %-30s %6.1f GB/s  (%.0f %% in huge pages)\n", name, product_gbs(p),
+                        100.0 * double(huge) * 1024 / double(bytes));
+            munmap(p, bytes);
+        }
+        char path[] = "/tmp/glmv-pages-XXXXXX";
+        if (const int fd = mkstemp(path); fd >= 0) {
+            unlink(path);
+            bool written = true;
+            for (size_t off = 0; written && off < bytes;) {
+                const ssize_t n = write(fd, reinterpret_cast<const char*>(dense.data()) + off,
+                                        std::min(bytes - off, size_t(1) << 26));
+                written         = n > 0;
+                off += size_t(std::max<ssize_t>(n, 0));
+            }
+            void* p = written ? mmap(nullptr, bytes, PROT_READ, MAP_SHARED, fd, 0) : MAP_FAILED;
+            if (p != MAP_FAILED) {
+                std::printf("bf16 product, %-30s %6.1f GB/s\n", "shared file mapping", product_gbs(p));
+                munmap(p, bytes);
+            }
+            close(fd);
+        }
+    }
+    // What a hand-off between threads costs (a decode step of the 9B has about 280 parallel regions): an empty
+    // parallel region, a barrier inside one region, and a serial RMS norm of a 4096-value row that all threads have
+    // just written (its cache lines sit in other cores' caches) against the same norm of a row this thread wrote.
+    if (section("sync")) {
+        constexpr int n_sync = 2000;
+        const double  region = best_seconds(5, [&] {
+            for (int i = 0; i < n_sync; ++i) {
+#pragma omp parallel
+                { asm volatile(""); }
+            }
+        });
+        const double barrier = best_seconds(5, [&] {
+#pragma omp parallel
+            for (int i = 0; i < n_sync; ++i) {
+#pragma omp barrier
+            }
+        });
+        std::vector<float> row(4096), gain(4096, 1.f), normed(4096);
+        double             shared_norm = 0, own_norm = 0;
+        for (int rep = 0; rep < 200; ++rep) {
+#pragma omp parallel for schedule(static)
+            for (int i = 0; i < 4096; ++i)
+                row[size_t(i)] = float(i % 13 + rep) * 0.01f;
+            shared_norm +=
+                best_seconds(1, [&] { ops::rms_norm(row.data(), 1, 4096, gain.data(), 1e-5f, normed.data()); });
+            for (int i = 0; i < 4096; ++i)
+                row[size_t(i)] = float(i % 11 + rep) * 0.01f;
+            own_norm += best_seconds(1, [&] { ops::rms_norm(row.data(), 1, 4096, gain.data(), 1e-5f, normed.data()); });
+        }
+        std::printf("hand-offs: empty parallel region %.2f us, barrier %.2f us; RMS norm of 4096 values written by all "
+                    "threads %.2f us, by this thread %.2f us\n",
+                    region / n_sync * 1e6, barrier / n_sync * 1e6, shared_norm / 200 * 1e6, own_norm / 200 * 1e6);
     }
     // Choosing one token from the 9B's 151552 logits (one core, while the other threads wait), per sampling setting:
     // logits of a confident model (normal spread, a few tokens well ahead).

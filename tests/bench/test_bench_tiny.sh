@@ -1,7 +1,7 @@
 #!/bin/sh
 # CI's benchmark run (issue 7: "CI runs the benchmark only on the tiny model"): glmv-bench on the tiny fixture
 # model writes its flat JSON report, every contract key is there with a plausible value, every fraction is taken
-# against a ceiling it cannot exceed by much, and a follow-up turn with the same image reuses the KV cache prefix
+# against a ceiling measured next to it that it cannot exceed by much, and a follow-up turn with the same image reuses the KV cache prefix
 # and the vision embeddings (time to first token of turn 2 ≤ 10 % of turn 1).
 # usage: test_bench_tiny.sh GLMV_BENCH SHARED_DIR
 set -eu
@@ -20,7 +20,8 @@ weights = sys.argv[2]
 problems = []
 for key in ("decode_tokens_per_s", "decode_roofline_fraction", "prefill_tokens_per_s", "ttft_ms", "peak_rss_bytes",
             "memory_bandwidth_gbs", "gemm_peak_gflops", "prefill_gemm_fraction", "vision_gemm_fraction_1mp",
-            "load_ms", "ttft_turn2_fraction", "video_vision_ms", "video_vision_gemm_fraction"):
+            "load_ms", "ttft_turn2_fraction", "video_vision_ms", "video_vision_gemm_fraction",
+            "decode_bandwidth_gbs_ctx64", "prefill_gemm_peak_gflops_64", "vision_gemm_peak_gflops_1mp"):
     if not isinstance(r.get(key), (int, float)) or r[key] <= 0:
         problems.append(f"{key} missing or not positive: {r.get(key)!r}")
 if r.get("weight_format") != weights:
@@ -29,6 +30,13 @@ if r.get("weight_format") != weights:
 for key in ("prefill_gemm_fraction", "vision_gemm_fraction_1mp", "video_vision_gemm_fraction"):
     if r.get(key, 0) > 1.1:
         problems.append(f"{key} = {r[key]:.2f}: above the measured peak, so the ceiling is wrong")
+# Each fraction is judged against the probe taken next to its measurement (main.cpp, bandwidth_probe_here).
+roofline = r.get("decode_roofline_tokens_per_s_ctx64", 0)
+if roofline <= 0 or abs(r.get("decode_roofline_fraction_ctx64", 0) - r.get("decode_tokens_per_s_ctx64", 0) / roofline) > 1e-9:
+    problems.append("decode_roofline_fraction_ctx64 is not decode tokens/s over the roofline tokens/s")
+# Peak RSS leaves out the bandwidth probes' 512 MiB buffers (their high-water mark is reset after each).
+if r.get("peak_rss_bytes", 0) > r.get("rss_after_first_decode_bytes", 0) + (400 << 20):
+    problems.append(f"peak RSS {r.get('peak_rss_bytes')} counts a bandwidth probe's buffer")
 if r.get("ttft_turn2_fraction", 1) > 0.10:
     problems.append(f"turn-2 time to first token is {r['ttft_turn2_fraction']:.1%} of turn 1 (target <= 10 %)")
 print(weights, {k: round(v, 4) if isinstance(v, float) else v for k, v in sorted(r.items())

@@ -253,3 +253,60 @@ TEST(Attention, DecodeKernelVariantsMatchDoubleReference) {
     float dummy[64] = {};
     EXPECT_FALSE(ops::attention_decode(dummy, dummy, dummy, dummy, two_rows));
 }
+
+// rms_norm against a double reference, rows of lengths around its eight-lane partial sums (and the 9B's width),
+// in place and into another buffer: the vectorised row function must give the same values as the definition.
+TEST(Norms, RmsNormMatchesDoubleReference) {
+    for (int64_t n : {1, 7, 8, 9, 63, 4096}) {
+        const int64_t      M = 3;
+        std::vector<float> x = randn(size_t(M * n), 11 + uint64_t(n)), w = randn(size_t(n), 5), y(x.size());
+        for (float& v : x)
+            v *= 30.f; // values well away from 1, so a wrong scale shows
+        ops::rms_norm(x.data(), M, n, w.data(), 1e-5, y.data());
+        std::vector<float> in_place = x;
+        ops::rms_norm(in_place.data(), M, n, w.data(), 1e-5, in_place.data());
+        for (int64_t m = 0; m < M; ++m) {
+            double ss = 0;
+            for (int64_t i = 0; i < n; ++i)
+                ss += double(x[size_t(m * n + i)]) * x[size_t(m * n + i)];
+            const double inv = 1.0 / std::sqrt(ss / double(n) + 1e-5);
+            for (int64_t i = 0; i < n; ++i) {
+                const double ref = double(w[size_t(i)]) * double(x[size_t(m * n + i)]) * inv;
+                EXPECT_NEAR(y[size_t(m * n + i)], ref, 1e-5 * (1 + std::abs(ref))) << "n " << n << " row " << m;
+                EXPECT_EQ(in_place[size_t(m * n + i)], y[size_t(m * n + i)]);
+            }
+        }
+    }
+}
+
+// Large blocks (mapped on a 2 MB boundary for huge pages) and small ones (heap) hold what is written, keep it when a
+// vector grows across the threshold, and are given back whole.
+TEST(LargeBlocks, HoldDataAcrossGrowthAndRelease) {
+    for (size_t bytes : {size_t(100), size_t(4) << 20, (size_t(9) << 20) + 123}) {
+        auto* p = static_cast<uint8_t*>(ops::large_block_allocate(bytes));
+        ASSERT_NE(p, nullptr);
+        if (bytes >= (size_t(4) << 20)) {
+#if !defined(__SANITIZE_ADDRESS__)
+            EXPECT_EQ(reinterpret_cast<uintptr_t>(p) % (size_t(2) << 20), 0u) << bytes;
+#endif
+        }
+        for (size_t i = 0; i < bytes; i += 997)
+            p[i] = uint8_t(i);
+        p[bytes - 1] = 0x5a;
+        for (size_t i = 0; i < bytes; i += 997)
+            ASSERT_EQ(p[i], uint8_t(i));
+        EXPECT_EQ(p[bytes - 1], 0x5a);
+        ops::large_block_release(p, bytes);
+    }
+    ops::OwnedFloats v(1000);
+    for (size_t i = 0; i < v.size(); ++i)
+        v[i] = float(i);
+    v.resize(3'000'000); // 12 MB: moves from the heap to a mapped block
+    for (size_t i = 0; i < 1000; ++i)
+        ASSERT_EQ(v[i], float(i));
+    v[2'999'999] = 7.f;
+    v.resize(10);
+    v.shrink_to_fit(); // back to the heap
+    for (size_t i = 0; i < 10; ++i)
+        ASSERT_EQ(v[i], float(i));
+}

@@ -4,6 +4,7 @@
 // Threading: every function parallelises internally with OpenMP; call them from one thread at a time per buffer.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <span>
@@ -21,10 +22,19 @@ enum class Quant { none, q8, q4 };
 // zeroing them. For buffers that are written whole before they are read: a std::vector<uint8_t>(n) of quantised
 // weights was zero-filled by the calling thread alone, page-faulting gigabytes while the other threads waited; now
 // the pages are first touched by the parallel loop that fills them.
+//
+// Large blocks (quantised weights, a long prompt's activations) come from large_block_allocate: whole 2 MB-aligned
+// pages asked for transparent huge pages, because decode streams gigabytes of weights per token and with 4 KB pages
+// every 4 KB is a TLB miss at which the hardware prefetchers stop.
+void* large_block_allocate(std::size_t bytes); // throws std::bad_alloc
+void  large_block_release(void* p, std::size_t bytes) noexcept;
+
 template <typename T> struct NoInitAllocator : std::allocator<T> {
     template <typename U> struct rebind { using other = NoInitAllocator<U>; };
     NoInitAllocator() = default;
     template <typename U> NoInitAllocator(const NoInitAllocator<U>&) noexcept {}
+    T*   allocate(std::size_t n) { return static_cast<T*>(large_block_allocate(n * sizeof(T))); }
+    void deallocate(T* p, std::size_t n) noexcept { large_block_release(p, n * sizeof(T)); }
     template <typename U> void                   construct(U* p) noexcept { ::new (static_cast<void*>(p)) U; }
     template <typename U, typename... Args> void construct(U* p, Args&&... args) {
         ::new (static_cast<void*>(p)) U(std::forward<Args>(args)...);
