@@ -24,37 +24,102 @@ namespace {
 // Keys per piece of the cache at most: the scores of a piece ([piece][16] floats, 32 KB) stay in L1/L2.
 constexpr int64_t kMaxPiece = 512;
 
-// Sixteen floats, one per query head: GCC's vector extension, so one source compiles to one AVX-512 register,
-// two AVX2 registers or four SSE2 registers in the variants below (the compiler's own vectoriser picked the wrong
-// loop here: it transposed keys instead of running across heads).
-typedef float   v16 __attribute__((vector_size(64)));
-typedef int32_t v16i __attribute__((vector_size(64)));
-typedef float   v16_unaligned __attribute__((vector_size(64), aligned(4)));
+// Sixteen floats, one per query head (kHeads below), as 16 / W native vectors of W floats: 64-byte vectors on
+// AVX-512, 32 on AVX2, 16 on baseline x86-64, so every operation is 16 / W register instructions. One 64-byte vector
+// type for all three (GCC's vector extension) was lowered well only for AVX-512: on AVX2 GCC split it through
+// general registers and the stack, and decode attention ran at a tenth of the AVX-512 speed (VM: 3.3 against 30 GB/s).
+// (The compiler's own vectoriser picked the wrong loop here: it transposed keys instead of running across heads.)
+template <int W> struct Native;
+template <> struct Native<16> {
+    typedef float   f __attribute__((vector_size(64)));
+    typedef float   unaligned __attribute__((vector_size(64), aligned(4)));
+    typedef int32_t i __attribute__((vector_size(64)));
+};
+template <> struct Native<8> {
+    typedef float   f __attribute__((vector_size(32)));
+    typedef float   unaligned __attribute__((vector_size(32), aligned(4)));
+    typedef int32_t i __attribute__((vector_size(32)));
+};
+template <> struct Native<4> {
+    typedef float   f __attribute__((vector_size(16)));
+    typedef float   unaligned __attribute__((vector_size(16), aligned(4)));
+    typedef int32_t i __attribute__((vector_size(16)));
+};
 
-[[gnu::always_inline]] inline v16 load16(const float* p) {
-    return *reinterpret_cast<const v16_unaligned*>(p);
+template <int W> struct H16 {
+    using F                = typename Native<W>::f;
+    static constexpr int N = 16 / W;
+    F                    p[N];
+};
+
+template <int W> [[gnu::always_inline]] inline H16<W> zero16() {
+    H16<W> r;
+    for (int i = 0; i < H16<W>::N; ++i)
+        r.p[i] = typename H16<W>::F{};
+    return r;
 }
-[[gnu::always_inline]] inline void store16(float* p, v16 x) {
-    *reinterpret_cast<v16_unaligned*>(p) = x;
+// Unaligned loads and stores through a vector type of alignment 4 (a memcpy into the array went through the
+// stack in 16-byte pieces on AVX2, and each reload stalled on store forwarding).
+template <int W> [[gnu::always_inline]] inline H16<W> load16(const float* src) {
+    H16<W> r;
+    for (int i = 0; i < H16<W>::N; ++i)
+        r.p[i] = *reinterpret_cast<const typename Native<W>::unaligned*>(src + i * W);
+    return r;
+}
+template <int W> [[gnu::always_inline]] inline void store16(float* dst, const H16<W>& x) {
+    for (int i = 0; i < H16<W>::N; ++i)
+        *reinterpret_cast<typename Native<W>::unaligned*>(dst + i * W) = x.p[i];
+}
+template <int W> [[gnu::always_inline]] inline void add_scaled(H16<W>& acc, const H16<W>& a, float s) { // acc += a·s
+    for (int i = 0; i < H16<W>::N; ++i)
+        acc.p[i] += a.p[i] * s;
+}
+template <int W> [[gnu::always_inline]] inline void add_product(H16<W>& acc, const H16<W>& a, const H16<W>& b) {
+    for (int i = 0; i < H16<W>::N; ++i)
+        acc.p[i] += a.p[i] * b.p[i];
+}
+template <int W> [[gnu::always_inline]] inline void add_to(H16<W>& acc, const H16<W>& a) {
+    for (int i = 0; i < H16<W>::N; ++i)
+        acc.p[i] += a.p[i];
+}
+template <int W> [[gnu::always_inline]] inline H16<W> max16(const H16<W>& a, const H16<W>& b) {
+    H16<W> r;
+    for (int i = 0; i < H16<W>::N; ++i)
+        r.p[i] = a.p[i] > b.p[i] ? a.p[i] : b.p[i];
+    return r;
+}
+template <int W> [[gnu::always_inline]] inline H16<W> minus16(const H16<W>& a, const H16<W>& b) {
+    H16<W> r;
+    for (int i = 0; i < H16<W>::N; ++i)
+        r.p[i] = a.p[i] - b.p[i];
+    return r;
 }
 
 // e^x for x ≤ 0 (scores minus their maximum): x = n·ln2 + r with |r| ≤ ln2/2, e^r by its degree-6 Taylor
 // polynomial (relative error below 2e-7 there), 2^n put into the exponent bits. The library expf is a call per
 // element.
-[[gnu::always_inline]] inline v16 exp_nonpositive(v16 x) {
-    const v16 lowest  = x - x - 87.f; // e^-87 is near the smallest normal float
+template <int W> [[gnu::always_inline]] inline typename Native<W>::f exp_nonpositive(typename Native<W>::f x) {
+    using F           = typename Native<W>::f;
+    using I           = typename Native<W>::i;
+    const F lowest    = x - x - 87.f; // e^-87 is near the smallest normal float
     x                 = x < lowest ? lowest : x;
     const float round = 12582912.f;                                   // 1.5·2^23: adding it rounds to an integer
-    const v16   n     = (x * 1.44269504088896341f + round) - round;   // nearest integer to x / ln2
-    const v16   r     = (x - n * 0.693359375f) - n * -2.12194440e-4f; // ln2 in two parts, so r keeps its digits
-    v16         p     = r * (1.f / 720) + 1.f / 120;
+    const F     n     = (x * 1.44269504088896341f + round) - round;   // nearest integer to x / ln2
+    const F     r     = (x - n * 0.693359375f) - n * -2.12194440e-4f; // ln2 in two parts, so r keeps its digits
+    F           p     = r * (1.f / 720) + 1.f / 120;
     p                 = p * r + 1.f / 24;
     p                 = p * r + 1.f / 6;
     p                 = p * r + 0.5f;
     p                 = p * r + 1.f;
     p                 = p * r + 1.f;
-    const v16i bits   = (__builtin_convertvector(n, v16i) + 127) << 23;
-    return p * (v16)bits; // a vector cast keeps the bits
+    const I bits      = (__builtin_convertvector(n, I) + 127) << 23;
+    return p * (F)bits; // a vector cast keeps the bits
+}
+template <int W> [[gnu::always_inline]] inline H16<W> exp16(const H16<W>& x) {
+    H16<W> r;
+    for (int i = 0; i < H16<W>::N; ++i)
+        r.p[i] = exp_nonpositive<W>(x.p[i]);
+    return r;
 }
 
 // Query heads per task, the innermost (vectorised) dimension of every loop: the 9B has 16 query heads per KV head;
@@ -74,66 +139,75 @@ struct Piece {
 
 // One piece of the cache for up to 16 query heads. Written once and compiled for each instruction set below; with
 // the heads innermost every operation is on a vector of 16, keys and values are read once per task, and the running
-// sums stay in registers: four keys at a time for the scores, eight value columns at a time for the sums.
-[[gnu::always_inline]] inline void piece_body(const Piece& p) {
+// sums stay in registers: Keys keys at a time for the scores, Cols value columns at a time for the sums (as many
+// as the instruction set's registers hold: 16 × 512-bit, 16 × 256-bit or 16 × 128-bit).
+template <int W, int Keys, int Cols> [[gnu::always_inline]] inline void piece_body(const Piece& p) {
+    using V         = H16<W>;
     const int64_t n = p.n, hd = p.hd;
     float* const  S = p.scores;
     int64_t       j = 0;
-    for (; j + 4 <= n; j += 4) {
+    static_assert(Keys == 2 || Keys == 4);
+    for (; j + Keys <= n; j += Keys) {
+        // Named row pointers indexed by e: an array of Keys pointers compiled to two more address computations per
+        // step of this loop, which made it 25 % slower at context 32768 (AVX-512, VM).
         const float* k0 = p.k + j * p.k_stride;
         const float* k1 = k0 + p.k_stride;
-        const float* k2 = k1 + p.k_stride;
-        const float* k3 = k2 + p.k_stride;
-        v16          a0 = {}, a1 = {}, a2 = {}, a3 = {};
+        const float* k2 = Keys == 4 ? k1 + p.k_stride : k1;
+        const float* k3 = Keys == 4 ? k2 + p.k_stride : k1;
+        V            a0 = zero16<W>(), a1 = zero16<W>(), a2 = zero16<W>(), a3 = zero16<W>();
         for (int64_t e = 0; e < hd; ++e) {
-            const v16 qe = load16(p.qt + e * kHeads);
-            a0 += qe * k0[e];
-            a1 += qe * k1[e];
-            a2 += qe * k2[e];
-            a3 += qe * k3[e];
+            const V qe = load16<W>(p.qt + e * kHeads);
+            add_scaled(a0, qe, k0[e]);
+            add_scaled(a1, qe, k1[e]);
+            if constexpr (Keys == 4) {
+                add_scaled(a2, qe, k2[e]);
+                add_scaled(a3, qe, k3[e]);
+            }
         }
-        store16(S + (j + 0) * kHeads, a0);
+        store16(S + j * kHeads, a0);
         store16(S + (j + 1) * kHeads, a1);
-        store16(S + (j + 2) * kHeads, a2);
-        store16(S + (j + 3) * kHeads, a3);
+        if constexpr (Keys == 4) {
+            store16(S + (j + 2) * kHeads, a2);
+            store16(S + (j + 3) * kHeads, a3);
+        }
     }
     for (; j < n; ++j) {
         const float* kj = p.k + j * p.k_stride;
-        v16          a  = {};
+        V            a  = zero16<W>();
         for (int64_t e = 0; e < hd; ++e)
-            a += load16(p.qt + e * kHeads) * kj[e];
+            add_scaled(a, load16<W>(p.qt + e * kHeads), kj[e]);
         store16(S + j * kHeads, a);
     }
 
-    v16 mx = load16(S), total = {};
-    for (j = 1; j < n; ++j) {
-        const v16 sj = load16(S + j * kHeads);
-        mx           = sj > mx ? sj : mx;
-    }
+    V mx = load16<W>(S), total = zero16<W>();
+    for (j = 1; j < n; ++j)
+        mx = max16(mx, load16<W>(S + j * kHeads));
     for (j = 0; j < n; ++j) {
-        const v16 e = exp_nonpositive(load16(S + j * kHeads) - mx);
+        const V e = exp16(minus16(load16<W>(S + j * kHeads), mx));
         store16(S + j * kHeads, e);
-        total += e;
+        add_to(total, e);
     }
     store16(p.max, mx);
     store16(p.sum, total);
 
     int64_t e0 = 0;
-    for (; e0 + 8 <= hd; e0 += 8) {
-        v16 a[8] = {};
+    for (; e0 + Cols <= hd; e0 += Cols) {
+        V a[Cols];
+        for (int t = 0; t < Cols; ++t)
+            a[t] = zero16<W>();
         for (j = 0; j < n; ++j) {
             const float* vj = p.v + j * p.v_stride + e0;
-            const v16    sj = load16(S + j * kHeads);
-            for (int t = 0; t < 8; ++t)
-                a[t] += sj * vj[t];
+            const V      sj = load16<W>(S + j * kHeads);
+            for (int t = 0; t < Cols; ++t)
+                add_scaled(a[t], sj, vj[t]);
         }
-        for (int t = 0; t < 8; ++t)
+        for (int t = 0; t < Cols; ++t)
             store16(p.acc + (e0 + t) * kHeads, a[t]);
     }
     for (; e0 < hd; ++e0) {
-        v16 a = {};
+        V a = zero16<W>();
         for (j = 0; j < n; ++j)
-            a += load16(S + j * kHeads) * p.v[j * p.v_stride + e0];
+            add_scaled(a, load16<W>(S + j * kHeads), p.v[j * p.v_stride + e0]);
         store16(p.acc + e0 * kHeads, a);
     }
 }
@@ -151,45 +225,49 @@ struct Merge {
     float*       out;   // the lane's first head, [heads][hd]
 };
 
-[[gnu::always_inline]] inline void merge_body(const Merge& m) {
-    v16 mx = load16(m.max);
-    for (int64_t t = 1; t < m.n_pieces; ++t) {
-        const v16 pt = load16(m.max + t * kHeads);
-        mx           = pt > mx ? pt : mx;
-    }
-    v16 total = {}, a[16] = {};
+template <int W> [[gnu::always_inline]] inline void merge_body(const Merge& m) {
+    using V = H16<W>;
+    V mx    = load16<W>(m.max);
+    for (int64_t t = 1; t < m.n_pieces; ++t)
+        mx = max16(mx, load16<W>(m.max + t * kHeads));
+    V total = zero16<W>(), a[16];
+    for (int c = 0; c < 16; ++c)
+        a[c] = zero16<W>();
     for (int64_t t = 0; t < m.n_pieces; ++t) {
-        const v16    w   = exp_nonpositive(load16(m.max + t * kHeads) - mx);
+        const V      w   = exp16(minus16(load16<W>(m.max + t * kHeads), mx));
         const float* src = m.acc + (t * m.hd + m.e0) * kHeads;
-        total += w * load16(m.sum + t * kHeads);
+        add_product(total, w, load16<W>(m.sum + t * kHeads));
         for (int64_t c = 0; c < m.cols; ++c)
-            a[c] += w * load16(src + c * kHeads);
+            add_product(a[c], w, load16<W>(src + c * kHeads));
     }
-    const v16 inv = 1.f / total;
+    float inv[kHeads], r[kHeads];
+    store16(inv, total);
+    for (float& x : inv)
+        x = 1.f / x;
     for (int64_t c = 0; c < m.cols; ++c) {
-        const v16 r = a[c] * inv;
+        store16(r, a[c]);
         for (int g = 0; g < m.heads; ++g)
-            m.out[g * m.hd + m.e0 + c] = r[g];
+            m.out[g * m.hd + m.e0 + c] = r[g] * inv[g];
     }
 }
 
 void piece_portable(const Piece& p) {
-    piece_body(p);
+    piece_body<4, 2, 2>(p);
 }
 __attribute__((target("avx2,fma"))) void piece_avx2(const Piece& p) {
-    piece_body(p);
+    piece_body<8, 4, 4>(p);
 }
 __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl"))) void piece_avx512(const Piece& p) {
-    piece_body(p);
+    piece_body<16, 4, 8>(p);
 }
 void merge_portable(const Merge& m) {
-    merge_body(m);
+    merge_body<4>(m);
 }
 __attribute__((target("avx2,fma"))) void merge_avx2(const Merge& m) {
-    merge_body(m);
+    merge_body<8>(m);
 }
 __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl"))) void merge_avx512(const Merge& m) {
-    merge_body(m);
+    merge_body<16>(m);
 }
 
 struct Variant {
