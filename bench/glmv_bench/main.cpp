@@ -40,22 +40,23 @@ namespace {
 
 double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
 
-// VmRSS / VmHWM / RssFile / RssAnon of this process, in bytes.
-uint64_t proc_status_bytes(const char* key) {
-    std::ifstream f("/proc/self/status");
+// A "Key: N kB" line of a /proc file of this process, in bytes (0 when absent).
+uint64_t proc_kb_line_bytes(const char* path, const char* key) {
+    std::ifstream f(path);
     std::string   line;
     while (std::getline(f, line))
         if (line.rfind(key, 0) == 0) return std::stoull(line.substr(std::strlen(key) + 1)) * 1024;
     return 0;
 }
 
+// VmRSS / VmHWM / RssFile / RssAnon of this process, in bytes.
+uint64_t proc_status_bytes(const char* key) {
+    return proc_kb_line_bytes("/proc/self/status", key);
+}
+
 // A total of /proc/self/smaps_rollup (e.g. AnonHugePages), in bytes.
 uint64_t proc_rollup_bytes(const char* key) {
-    std::ifstream f("/proc/self/smaps_rollup");
-    std::string   line;
-    while (std::getline(f, line))
-        if (line.rfind(key, 0) == 0) return std::stoull(line.substr(std::strlen(key) + 1)) * 1024;
-    return 0;
+    return proc_kb_line_bytes("/proc/self/smaps_rollup", key);
 }
 
 // Sums 64-bit words from four places at once (four streams, as the decode kernels read four weight rows), with
