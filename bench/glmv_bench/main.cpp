@@ -15,6 +15,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <map>
@@ -26,6 +27,7 @@
 
 #include <unistd.h>
 
+#include "../../inference/src/ops/cpu_topology.h"
 #include "../../inference/src/ops/ops.h"
 #include "../../inference/src/text/decode_phases.h"
 #include "glmv/inference/engine.h"
@@ -443,6 +445,10 @@ int run_make_checkpoint(int argc, char** argv) {
 
 int main(int argc, char** argv) {
     if (argc >= 2 && !std::strcmp(argv[1], "make-checkpoint")) return run_make_checkpoint(argc, argv);
+    // The engine's default thread count (one per physical core unless OMP_NUM_THREADS says otherwise) from the
+    // start, so the probes run on the threads the engine will (Model::load applies the same rule).
+    if (!std::getenv("OMP_NUM_THREADS"))
+        if (const int cores = ops::default_thread_count(); cores > 0) omp_set_num_threads(cores);
     if (argc >= 2 && !std::strcmp(argv[1], "kernels")) return bench::run_kernel_bench(argc, argv, measure_bandwidth_gbs);
     std::map<std::string, std::string> opt = {{"prefill", "512,4096"}, {"decode-ctx", "512,8192"},
                                               {"vision-mp", "1,4,16"},  {"video-frames", "32"},
@@ -462,8 +468,8 @@ int main(int argc, char** argv) {
         return 2;
     }
     nlohmann::json r;
-    r["threads"] = opt.count("threads") ? std::stoi(opt["threads"]) : omp_get_max_threads();
     if (opt.count("threads")) omp_set_num_threads(std::stoi(opt["threads"]));
+    r["threads"]        = omp_get_max_threads();
     const double bw_gbs = measure_bandwidth_gbs(), fma_peak = measure_fma_peak_gflops();
     const double engine_gemm = measure_engine_gemm_gflops();
     reset_peak_rss(); // the start-of-run probe's buffer is not the engine's (on a small model it was the peak)
@@ -474,7 +480,8 @@ int main(int argc, char** argv) {
     r["engine_gemm_gflops"]   = engine_gemm;
 
     LoadParams lp;
-    lp.weights = weight_format_named(opt["weights"]);
+    lp.weights   = weight_format_named(opt["weights"]);
+    lp.n_threads = r["threads"].get<int>(); // the threads the probes ran on (--threads, or the default above)
     auto t0    = Clock::now();
     auto model = Model::load(opt["model"], lp);
     if (!model) {

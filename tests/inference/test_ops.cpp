@@ -5,11 +5,16 @@
 // (several query blocks, causal with cached keys, GQA).
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
 #include <cmath>
+#include <filesystem>
+#include <fstream>
 #include <string>
 #include <vector>
 
 #include "../../inference/src/ops/attention_decode.h"
+#include "../../inference/src/ops/cpu_topology.h"
 #include "../../inference/src/ops/gemm.h"
 #include "../../inference/src/ops/ops.h"
 #include "glmv/inference/safetensors.h"
@@ -309,4 +314,29 @@ TEST(LargeBlocks, HoldDataAcrossGrowthAndRelease) {
     v.shrink_to_fit(); // back to the heap
     for (size_t i = 0; i < 10; ++i)
         ASSERT_EQ(v[i], float(i));
+}
+
+// The default thread count's core census over a sysfs-like tree: SMT siblings count once, a CPU without topology
+// files makes the count unknown (0), CPUs outside the affinity mask are not looked at.
+TEST(CpuTopology, CountsEachPhysicalCoreOnce) {
+    namespace fs        = std::filesystem;
+    const fs::path root = fs::temp_directory_path() / ("glmv-cpu-" + std::to_string(::getpid()));
+    auto           cpu  = [&](int n, const std::string& file, const std::string& siblings) {
+        const fs::path dir = root / ("cpu" + std::to_string(n)) / "topology";
+        fs::create_directories(dir);
+        std::ofstream(dir / file) << siblings << "\n";
+    };
+    // Four cores with two threads each (siblings n and n + 4), as sysfs lists them; cpu7 on an older kernel's name.
+    for (int n = 0; n < 7; ++n)
+        cpu(n, "core_cpus_list", std::to_string(n % 4) + "," + std::to_string(n % 4 + 4));
+    cpu(7, "thread_siblings_list", "3,7");
+    EXPECT_EQ(ops::physical_cores(root.string(), {0, 1, 2, 3, 4, 5, 6, 7}), 4);
+    EXPECT_EQ(ops::physical_cores(root.string(), {0, 4}), 1);
+    EXPECT_EQ(ops::physical_cores(root.string(), {0, 1}), 2);
+    EXPECT_EQ(ops::physical_cores(root.string(), {0, 8}), 0); // cpu8 has no topology here
+    fs::remove_all(root);
+    // On this machine: a count no larger than the CPUs it may use.
+    const auto cpus = ops::allowed_cpus();
+    ASSERT_FALSE(cpus.empty());
+    EXPECT_LE(ops::physical_cores("/sys/devices/system/cpu", cpus), int(cpus.size()));
 }

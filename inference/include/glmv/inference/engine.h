@@ -57,7 +57,7 @@ struct LoadParams {
     // in its own format). q8/q4: dense decoder matrices are quantised at load time; a folder quantised to the same
     // format is mapped as it is, one quantised to the other format is refused (glmv/inference/quantize.h).
     WeightFormat weights   = WeightFormat::bf16;
-    int          n_threads = 0;                  // 0 = all cores (OpenMP default)
+    int          n_threads = 0; // 0 = OMP_NUM_THREADS, else one per physical core
 };
 
 class Model {

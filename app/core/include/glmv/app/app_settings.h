@@ -23,7 +23,7 @@ struct AppSettings {
     int     thinkingBudget    = -1; // -1 = unlimited
     bool    enableThinking    = true;
     qint64  maxImagePixels    = 9633792;
-    int     threads           = 0;  // 0 = all cores
+    int     threads           = 0; // 0 = one per physical core (OMP_NUM_THREADS overrides)
     int     maxImagesPerTurn  = 10;
     double  pdfDpi            = 180;
     int     maxPdfPages       = 50;
