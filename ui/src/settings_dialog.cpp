@@ -94,7 +94,7 @@ SettingsDialog::SettingsDialog(ChatBackend* backend, QWidget* parent)
     m_fields["enableThinking"] = thinking;
     form->addRow(QString(), thinking);
     integer("maxImagePixels", tr("Max pixels per image"), 12544, 9633792);
-    integer("threads", tr("CPU threads"), 0, 1024, tr("all cores"));
+    integer("threads", tr("CPU threads"), 0, 1024, tr("one per core"));
     integer("maxImagesPerTurn", tr("Images per message"), 1, 300);
     dbl("pdfDpi", tr("PDF render DPI"), 36, 600, 10, 0);
     integer("maxPdfPages", tr("PDF pages per message"), 1, 300);
