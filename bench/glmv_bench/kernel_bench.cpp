@@ -17,6 +17,7 @@
 #include "../../inference/src/ops/gemv.h"
 #include "../../inference/src/ops/ops.h"
 #include "../../inference/src/sampling/sampler.h"
+#include "proc_files.h"
 
 namespace glmv::bench {
 
@@ -51,19 +52,11 @@ ops::WeightMatrix matrix_in(const std::string& fmt, const std::vector<uint16_t>&
     return w;
 }
 
-// One line of a /proc or /sys text file that starts with `key` (the whole first line when key is empty).
-std::string proc_line(const char* path, const std::string& key = "") {
+// The first line of a text file (a /sys setting), or "(unreadable)".
+std::string first_line(const char* path) {
     std::ifstream f(path);
     std::string   line;
-    while (std::getline(f, line))
-        if (key.empty() || line.rfind(key, 0) == 0) return line;
-    return "(unreadable)";
-}
-
-// Kilobytes of this process's anonymous memory backed by transparent huge pages.
-long anon_huge_kb() {
-    const std::string l = proc_line("/proc/self/smaps_rollup", "AnonHugePages:");
-    return l.size() > 14 ? std::atol(l.c_str() + 14) : -1;
+    return std::getline(f, line) ? line : "(unreadable)";
 }
 
 } // namespace
@@ -174,8 +167,8 @@ int run_kernel_bench(int argc, char** argv, double (*measure_bandwidth_gbs)()) {
     // a TLB miss and the hardware prefetchers stop at each page's end.
     if (section("pages")) {
         std::printf("transparent huge pages: enabled %s, defrag %s\n",
-                    proc_line("/sys/kernel/mm/transparent_hugepage/enabled").c_str(),
-                    proc_line("/sys/kernel/mm/transparent_hugepage/defrag").c_str());
+                    first_line("/sys/kernel/mm/transparent_hugepage/enabled").c_str(),
+                    first_line("/sys/kernel/mm/transparent_hugepage/defrag").c_str());
         const size_t bytes       = dense.size() * sizeof(uint16_t);
         auto         product_gbs = [&](const void* data) {
             ops::WeightMatrix w;
@@ -189,13 +182,13 @@ int run_kernel_bench(int argc, char** argv, double (*measure_bandwidth_gbs)()) {
             void* p = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
             if (p == MAP_FAILED) continue;
             madvise(p, bytes, advice);
-            const long huge0 = anon_huge_kb();
+            const uint64_t huge0 = proc_rollup_bytes("AnonHugePages:");
 #pragma omp parallel for schedule(static)
             for (int64_t r = 0; r < rows; ++r)
                 std::memcpy(static_cast<uint16_t*>(p) + r * cols, dense.data() + r * cols, size_t(cols) * 2);
-            const long huge = anon_huge_kb() - huge0;
+            const uint64_t huge = proc_rollup_bytes("AnonHugePages:") - huge0;
             std::printf("bf16 product, %-30s %6.1f GB/s  (%.0f %% in huge pages)\n", name, product_gbs(p),
-                        100.0 * double(huge) * 1024 / double(bytes));
+                        100.0 * double(huge) / double(bytes));
             munmap(p, bytes);
         }
         char path[] = "/tmp/glmv-pages-XXXXXX";

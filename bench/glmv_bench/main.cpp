@@ -15,7 +15,6 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
-#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <map>
@@ -34,32 +33,16 @@
 #include "glmv/inference/preprocess.h"
 #include "kernel_bench.h"
 #include "make_checkpoint.h"
+#include "proc_files.h"
 
 using namespace glmv;
+using bench::proc_rollup_bytes;
+using bench::proc_status_bytes;
 using Clock = std::chrono::steady_clock;
 
 namespace {
 
 double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
-
-// A "Key: N kB" line of a /proc file of this process, in bytes (0 when absent).
-uint64_t proc_kb_line_bytes(const char* path, const char* key) {
-    std::ifstream f(path);
-    std::string   line;
-    while (std::getline(f, line))
-        if (line.rfind(key, 0) == 0) return std::stoull(line.substr(std::strlen(key) + 1)) * 1024;
-    return 0;
-}
-
-// VmRSS / VmHWM / RssFile / RssAnon of this process, in bytes.
-uint64_t proc_status_bytes(const char* key) {
-    return proc_kb_line_bytes("/proc/self/status", key);
-}
-
-// A total of /proc/self/smaps_rollup (e.g. AnonHugePages), in bytes.
-uint64_t proc_rollup_bytes(const char* key) {
-    return proc_kb_line_bytes("/proc/self/smaps_rollup", key);
-}
 
 // Sums 64-bit words from four places at once (four streams, as the decode kernels read four weight rows), with
 // 256-bit loads: a read loop that the memory system, not the core, limits.
@@ -447,8 +430,7 @@ int main(int argc, char** argv) {
     if (argc >= 2 && !std::strcmp(argv[1], "make-checkpoint")) return run_make_checkpoint(argc, argv);
     // The engine's default thread count (one per physical core unless OMP_NUM_THREADS says otherwise) from the
     // start, so the probes run on the threads the engine will (Model::load applies the same rule).
-    if (!std::getenv("OMP_NUM_THREADS"))
-        if (const int cores = ops::default_thread_count(); cores > 0) omp_set_num_threads(cores);
+    ops::use_default_thread_count();
     if (argc >= 2 && !std::strcmp(argv[1], "kernels")) return bench::run_kernel_bench(argc, argv, measure_bandwidth_gbs);
     std::map<std::string, std::string> opt = {{"prefill", "512,4096"}, {"decode-ctx", "512,8192"},
                                               {"vision-mp", "1,4,16"},  {"video-frames", "32"},

@@ -1,6 +1,5 @@
 // Model::load: config → expected tensor table → bind every tensor (shape + dtype checked) without copying; then
 // quantise at load, unless the folder was written by glmv-cli quantize (its q8/q4 tensors are bound as mapped).
-#include <cstdlib>
 #include <filesystem>
 #include <omp.h>
 
@@ -211,8 +210,8 @@ Result<std::shared_ptr<const Model>> Model::load(const std::string& model_dir, c
     // Threads of the calling thread's parallel regions (the thread that loads is the one that runs the model):
     // as asked, else as OMP_NUM_THREADS says, else one per physical core (ops::default_thread_count).
     if (params.n_threads > 0) omp_set_num_threads(params.n_threads);
-    else if (!std::getenv("OMP_NUM_THREADS"))
-        if (const int cores = ops::default_thread_count(); cores > 0) omp_set_num_threads(cores);
+    else
+        ops::use_default_thread_count();
     GLMV_LOG_INFO("loaded %s: %zu tensors, %.1f MB", model_dir.c_str(), impl->store.tensor_count(),
                   double(impl->weight_bytes) / 1e6);
     return std::shared_ptr<const Model>(new Model(std::move(impl)));

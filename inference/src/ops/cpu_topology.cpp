@@ -1,6 +1,9 @@
 #include "ops/cpu_topology.h"
 
+#include <omp.h>
 #include <sched.h>
+
+#include <cstdlib>
 
 #include <fstream>
 #include <set>
@@ -44,6 +47,11 @@ int default_thread_count() {
     const std::vector<int> cpus  = allowed_cpus();
     const int              cores = physical_cores("/sys/devices/system/cpu", cpus);
     return cores > 0 && cores < int(cpus.size()) ? cores : 0;
+}
+
+void use_default_thread_count() {
+    if (std::getenv("OMP_NUM_THREADS")) return;
+    if (const int cores = default_thread_count(); cores > 0) omp_set_num_threads(cores);
 }
 
 } // namespace glmv::ops

@@ -20,4 +20,8 @@ std::vector<int> allowed_cpus();
 // parallel region waits on twice the threads; Intel's oneMKL/oneDNN guidance is one thread per physical core.
 int default_thread_count();
 
+// Sets the calling thread's OpenMP thread count to default_thread_count() unless OMP_NUM_THREADS is set or the count
+// is unknown (then OpenMP's own default stays). Model::load and glmv-bench apply the rule through this.
+void use_default_thread_count();
+
 } // namespace glmv::ops

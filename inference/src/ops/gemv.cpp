@@ -239,10 +239,7 @@ __attribute__((target("avx2,fma"))) void bf16_block_avx2(const GemvVector& v, co
         }
     }
     for (int k = 0; k < R; ++k) {
-        const __m256 a = _mm256_add_ps(ae[k], ao[k]);
-        const __m128 h = _mm_add_ps(_mm256_castps256_ps128(a), _mm256_extractf128_ps(a, 1));
-        const __m128 q = _mm_add_ps(h, _mm_movehl_ps(h, h));
-        float        s = _mm_cvtss_f32(_mm_add_ss(q, _mm_shuffle_ps(q, q, 1)));
+        float s = hsum256(_mm256_add_ps(ae[k], ao[k]));
         for (int64_t i = n16; i < n; ++i)
             s += v.x[i] * bf16_to_f32(w[k * n + i]);
         y[k] = s;
@@ -287,9 +284,7 @@ __attribute__((target("avx2,fma"))) void q4_block_avx2(const GemvVector& v, cons
         }
     }
     for (int k = 0; k < R; ++k) {
-        const __m128 h = _mm_add_ps(_mm256_castps256_ps128(acc[k]), _mm256_extractf128_ps(acc[k], 1));
-        const __m128 q = _mm_add_ps(h, _mm_movehl_ps(h, h));
-        float        s = _mm_cvtss_f32(_mm_add_ss(q, _mm_shuffle_ps(q, q, 1)));
+        float s = hsum256(acc[k]);
         if (2 * P < G) { // an odd last group: the float kernel
             const int64_t off = 2 * P * kQuantGroup;
             s += dot_q4(v.x + off, w + k * n / 2 + 2 * P * 16, scales + k * G + 2 * P, n - off);
@@ -323,9 +318,7 @@ __attribute__((target("avx2,fma"))) void q8_block_avx2(const GemvVector& v, cons
         }
     }
     for (int k = 0; k < R; ++k) {
-        const __m128 h = _mm_add_ps(_mm256_castps256_ps128(acc[k]), _mm256_extractf128_ps(acc[k], 1));
-        const __m128 q = _mm_add_ps(h, _mm_movehl_ps(h, h));
-        y[k]           = _mm_cvtss_f32(_mm_add_ss(q, _mm_shuffle_ps(q, q, 1)));
+        y[k] = hsum256(acc[k]);
     }
 }
 

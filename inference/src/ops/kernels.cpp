@@ -66,14 +66,6 @@ void widen_portable(const uint16_t* w, int64_t n, float* out) {
 
 // ---- AVX2 + FMA -------------------------------------------------------------------------------------------------
 
-__attribute__((target("avx2,fma"))) inline float hsum256(__m256 v) {
-    __m128 lo = _mm256_castps256_ps128(v), hi = _mm256_extractf128_ps(v, 1);
-    lo        = _mm_add_ps(lo, hi);
-    lo        = _mm_hadd_ps(lo, lo);
-    lo        = _mm_hadd_ps(lo, lo);
-    return _mm_cvtss_f32(lo);
-}
-
 __attribute__((target("avx2,fma"))) float dot_bf16_avx2(const float* x, const uint16_t* w, int64_t n) {
     __m256  a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps();
     int64_t i  = 0;

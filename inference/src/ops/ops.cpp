@@ -92,10 +92,10 @@ float dot_f32(const float* x, const float* w, int64_t n) {
     return acc;
 }
 
-// Bytes of fp32 in one widened slab: 32 MB (8 M floats) unless GLMV_GEMM_SLAB_MB says otherwise (a measurement
+// Floats in one widened slab: 8 M (32 MB) unless GLMV_GEMM_SLAB_MB says otherwise (a measurement
 // switch: each slab is one oneDNN product, which repacks the whole prompt's activations, so fewer and larger slabs
 // trade that repacking against the slab's stay in cache).
-int64_t widening_slab_bytes() {
+int64_t widening_slab_floats() {
     static const int64_t floats = [] {
         const char* env = std::getenv("GLMV_GEMM_SLAB_MB");
         const long  mb  = env ? std::atol(env) : 0;
@@ -122,7 +122,7 @@ bool linear_gemm(const float* x, int64_t M, const WeightMatrix& w, float* y) {
     if (reorder && w.quant == Quant::none && w.dtype == DType::bf16 &&
         gemm_bf16_weights(M, N, K, x, K, reinterpret_cast<const uint16_t*>(w.data), y, N))
         return true;
-    const int64_t slab_rows = std::min(N, std::max<int64_t>(64, widening_slab_bytes() / K / 64 * 64));
+    const int64_t slab_rows = std::min(N, std::max<int64_t>(64, widening_slab_floats() / K / 64 * 64));
     static thread_local std::vector<float> slab;
     slab.resize(size_t(slab_rows * K));
     float* const buffer = slab.data(); // workers below reach the caller's buffer through this pointer
