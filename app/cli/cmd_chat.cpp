@@ -75,7 +75,8 @@ int run_chat(Args& args) {
         LoadParams  lp;
         std::string weights = args.get_or("weights", "bf16");
         lp.weights          = weight_format_named(weights);
-        auto e              = pipeline::ChatEngine::open(*model_dir, lp);
+        if (!read_prompt_arithmetic(args, &lp.prompt_arithmetic)) return 2;
+        auto e = pipeline::ChatEngine::open(*model_dir, lp);
         if (!e) return fail(e.status().message());
         engine = std::move(e.value());
     }
@@ -146,7 +147,8 @@ int run_chat(Args& args) {
 }
 
 Registrar reg_chat("chat",
-                   "--model DIR [--image F]… [--video F] [--pdf F [--pages A-B]] [--json] [--greedy] [question]   "
+                   "--model DIR [--image F]… [--video F] [--pdf F [--pages A-B]] [--json] [--greedy] "
+                   "[--prompt-arithmetic auto|exact|bf16] [question]   "
                    "chat in the terminal",
                    run_chat);
 

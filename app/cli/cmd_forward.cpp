@@ -16,6 +16,10 @@ Result<std::shared_ptr<const Model>> load_model_from(const Args& args) {
     long long  threads = 0;
     if (!args.get_int("threads", &threads)) return Status(ErrorCode::invalid_argument, "bad --threads");
     lp.n_threads = int(threads);
+    // These commands check the engine's numerics against transformers' fp32 outputs: fp32 products unless asked.
+    lp.prompt_arithmetic = PromptArithmetic::exact;
+    if (!read_prompt_arithmetic(args, &lp.prompt_arithmetic))
+        return Status(ErrorCode::invalid_argument, "bad --prompt-arithmetic");
     return Model::load(*dir, lp);
 }
 
@@ -77,7 +81,10 @@ int run_generate(Args& args) {
     return 0;
 }
 
-Registrar reg_forward("forward", "--model DIR --inputs IN.safetensors --out OUT.safetensors   logits + positions",
+Registrar
+          reg_forward("forward",
+                      "--model DIR --inputs IN.safetensors --out OUT.safetensors [--prompt-arithmetic exact|bf16|auto]   "
+                            "logits + positions",
                       run_forward);
 Registrar reg_generate("generate",
                        "--model DIR --inputs IN.safetensors --max-new-tokens N [--greedy | --temperature T --top-p P "

@@ -12,6 +12,8 @@
 #include <string>
 #include <vector>
 
+#include "glmv/inference/engine.h"
+
 namespace glmv::cli {
 
 // Minimal option parser: --name value, --flag, and positional arguments. Repeated options are kept in order.
@@ -53,5 +55,9 @@ struct Registrar {
 
 // Prints "error: <message>" to stderr and returns exit code 1.
 int fail(const std::string& message);
+
+// --prompt-arithmetic auto|exact|bf16 into *out (left as it is when the option is absent); false, with the error
+// printed, for any other value.
+bool read_prompt_arithmetic(const Args& args, PromptArithmetic* out);
 
 } // namespace glmv::cli

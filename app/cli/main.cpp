@@ -45,13 +45,55 @@ Args::Args(int argc, char** argv, int first) {
 }
 
 std::vector<std::string>& value_options() {
-    static std::vector<std::string> v = {"model",  "inputs",  "out",      "max-new-tokens", "image",  "video",
-                                         "pdf",    "pages",   "text-file", "messages",      "weights", "seed",
-                                         "temperature", "top-p", "top-k", "repetition-penalty", "threads",
-                                         "config", "port",    "host",     "api-key", "allowed-local-media-path",
-                                         "endpoint", "system", "thinking-budget", "backend", "dpi", "max-pages",
-                                         "remote-model", "remote-url", "hub", "revision"};
+    static std::vector<std::string> v = {"model",
+                                         "inputs",
+                                         "out",
+                                         "max-new-tokens",
+                                         "image",
+                                         "video",
+                                         "pdf",
+                                         "pages",
+                                         "text-file",
+                                         "messages",
+                                         "weights",
+                                         "seed",
+                                         "temperature",
+                                         "top-p",
+                                         "top-k",
+                                         "repetition-penalty",
+                                         "threads",
+                                         "config",
+                                         "port",
+                                         "host",
+                                         "api-key",
+                                         "allowed-local-media-path",
+                                         "endpoint",
+                                         "system",
+                                         "thinking-budget",
+                                         "backend",
+                                         "dpi",
+                                         "max-pages",
+                                         "remote-model",
+                                         "remote-url",
+                                         "hub",
+                                         "revision",
+                                         "prompt-arithmetic"};
     return v;
+}
+
+bool read_prompt_arithmetic(const Args& args, PromptArithmetic* out) {
+    const auto name = args.get("prompt-arithmetic");
+    if (!name) return true;
+    const auto a = prompt_arithmetic_named(*name);
+    if (!a) {
+        std::fprintf(stderr,
+                     "error: --prompt-arithmetic takes auto (bf16 where the CPU multiplies bf16 natively), "
+                     "exact (fp32) or bf16, not '%s'\n",
+                     name->c_str());
+        return false;
+    }
+    *out = *a;
+    return true;
 }
 
 void Args::declare_value_options(const std::vector<std::string>& names) {

@@ -46,7 +46,7 @@ std::string new_id() {
 } // namespace
 
 int main(int argc, char** argv) {
-    std::string model_dir, host = "127.0.0.1", api_key, allowed, weights = "bf16";
+    std::string model_dir, host = "127.0.0.1", api_key, allowed, weights = "bf16", arithmetic = "auto";
     int         port = 8000, max_body_mb = 64;
     for (int i = 1; i < argc; ++i) {
         std::string a = argv[i];
@@ -63,13 +63,16 @@ int main(int argc, char** argv) {
         else if (a == "--api-key") api_key = value();
         else if (a == "--allowed-local-media-path") allowed = value();
         else if (a == "--weights") weights = value();
+        else if (a == "--prompt-arithmetic")
+            arithmetic = value();
         else if (a == "--max-body-mb") max_body_mb = std::atoi(value().c_str());
         else if (a == "--version") {
             std::printf("glmv-server " GLMV_VERSION "\n");
             return 0;
         } else {
             std::fprintf(stderr, "usage: glmv-server --model DIR [--port P] [--host H] [--api-key K] "
-                                 "[--allowed-local-media-path DIR] [--weights bf16|q8|q4]\n");
+                                 "[--allowed-local-media-path DIR] [--weights bf16|q8|q4] "
+                                 "[--prompt-arithmetic auto|exact|bf16]\n");
             return 2;
         }
     }
@@ -80,8 +83,14 @@ int main(int argc, char** argv) {
     log_set([](LogLevel lvl, const char* msg) {
         if (lvl >= LogLevel::info) std::fprintf(stderr, "%s\n", msg);
     });
+    const auto prompt_arithmetic = prompt_arithmetic_named(arithmetic);
+    if (!prompt_arithmetic) {
+        std::fprintf(stderr, "error: --prompt-arithmetic takes auto, exact or bf16\n");
+        return 2;
+    }
     LoadParams lp;
-    lp.weights  = weight_format_named(weights);
+    lp.weights           = weight_format_named(weights);
+    lp.prompt_arithmetic = *prompt_arithmetic;
     auto engine = pipeline::ChatEngine::open(model_dir, lp);
     if (!engine) {
         std::fprintf(stderr, "error: %s\n", engine.status().message().c_str());

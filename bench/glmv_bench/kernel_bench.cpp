@@ -14,9 +14,11 @@
 #include <tuple>
 #include <vector>
 
+#include "../../inference/src/ops/gemm.h"
 #include "../../inference/src/ops/gemv.h"
 #include "../../inference/src/ops/ops.h"
 #include "../../inference/src/sampling/sampler.h"
+#include "arithmetic_peaks.h"
 #include "proc_files.h"
 
 namespace glmv::bench {
@@ -65,8 +67,8 @@ int run_kernel_bench(int argc, char** argv, double (*measure_bandwidth_gbs)()) {
     int64_t rows = 13696 * 2, cols = 4096; // two MLP up-projections of GLM-4.1V-9B: 224 MB in bf16
     int     reps = 10;
     int64_t prefill_rows = 512;
-    // --only products,qkv,preparation,attention,pages,sync,sampling,prefill: the sections to run (all by default), so
-    // that a run on a borrowed machine can time one thing under several settings.
+    // --only products,qkv,preparation,attention,pages,sync,sampling,peaks,prefill: the sections to run (all by
+    // default), so that a run on a borrowed machine can time one thing under several settings.
     std::string only;
     for (int i = 2; i + 1 < argc; i += 2) {
         if (!std::strcmp(argv[i], "--rows")) rows = std::stoll(argv[i + 1]);
@@ -271,25 +273,36 @@ int run_kernel_bench(int argc, char** argv, double (*measure_bandwidth_gbs)()) {
     // Prefill's matrix products: a 512-row prompt against each of the 9B decoder's weight shapes (fused q/k/v,
     // output, fused gate/up, down) in each weight format, as GFLOP/s, and the same product on weights already in
     // fp32 (what widening or dequantising slab by slab costs). The sum of the four is one layer of a prompt.
+    // The arithmetic ceilings (arithmetic_peaks.h) and the oneDNN kernels prefill runs on.
+    if (section("peaks")) {
+        std::string  kind;
+        const double bf16 = measure_bf16_peak_gflops(ops::gemm_bf16_impl(), &kind);
+        std::printf("fp32 FMA peak %.1f GFLOP/s (oneDNN fp32 kernel %s); bf16 peak %.1f GFLOP/s (%s, oneDNN bf16 "
+                    "kernel %s)\n",
+                    measure_fma_peak_gflops(), ops::gemm_impl(), bf16, kind.c_str(), ops::gemm_bf16_impl());
+    }
     if (section("prefill")) {
         const int64_t      M = prefill_rows;
         std::vector<float> xm(size_t(M * 13696));
         for (float& f : xm)
             f = nd(rng);
         for (const char* fmt : {"bf16", "q8", "q4"}) {
-            double total_flops = 0, total_s = 0, total_f32_s = 0;
+            double total_flops = 0, total_s = 0, total_f32_s = 0, total_bf16_s = 0;
             for (auto [n, k, name] :
                  {std::tuple{int64_t(4608), int64_t(4096), "qkv"}, std::tuple{int64_t(4096), int64_t(4096), "o"},
                   std::tuple{int64_t(27392), int64_t(4096), "gate_up"},
                   std::tuple{int64_t(4096), int64_t(13696), "down"}}) {
                 if (size_t(n * k) > dense.size()) continue; // --rows/--cols made the matrix smaller than this shape
                 std::vector<uint16_t>   copy;
-                const ops::WeightMatrix w = matrix_in(fmt, dense, n, k, copy);
+                ops::WeightMatrix       w = matrix_in(fmt, dense, n, k, copy);
                 std::vector<float>      ym(size_t(M * n));
                 auto                    time_product = [&](const ops::WeightMatrix& wm) {
                     return best_seconds(3, [&] { ops::linear(xm.data(), M, wm, nullptr, ym.data()); });
                 };
                 const double       best = time_product(w);
+                w.bf16_products         = true; // LoadParams::prompt_arithmetic bf16
+                const double best_bf16  = time_product(w);
+                w.bf16_products         = false;
                 std::vector<float> wide(size_t(n * k));
 #pragma omp parallel for schedule(static)
                 for (int64_t r = 0; r < n; ++r)
@@ -300,15 +313,17 @@ int run_kernel_bench(int argc, char** argv, double (*measure_bandwidth_gbs)()) {
                 wf.data               = reinterpret_cast<const uint8_t*>(wide.data());
                 const double best_f32 = time_product(wf);
                 const double flops    = 2.0 * double(M) * double(n) * double(k);
-                total_flops += flops, total_s += best, total_f32_s += best_f32;
-                std::printf(
-                    "prefill product %-4s %-7s %4lld x %5lld x %5lld: %7.2f ms  %6.1f GFLOP/s (fp32 weights: %6.1f)\n",
-                    fmt, name, (long long)M, (long long)n, (long long)k, best * 1e3, flops / best / 1e9,
-                    flops / best_f32 / 1e9);
+                total_flops += flops, total_s += best, total_f32_s += best_f32, total_bf16_s += best_bf16;
+                std::printf("prefill product %-4s %-7s %4lld x %5lld x %5lld: %7.2f ms  %6.1f GFLOP/s (fp32 weights: "
+                            "%6.1f, bf16 products: %6.1f)\n",
+                            fmt, name, (long long)M, (long long)n, (long long)k, best * 1e3, flops / best / 1e9,
+                            flops / best_f32 / 1e9, flops / best_bf16 / 1e9);
             }
             if (total_s > 0)
-                std::printf("prefill products %-4s, one layer of %lld rows: %.1f GFLOP/s (fp32 weights: %.1f)\n", fmt,
-                            (long long)M, total_flops / total_s / 1e9, total_flops / total_f32_s / 1e9);
+                std::printf("prefill products %-4s, one layer of %lld rows: %.1f GFLOP/s (fp32 weights: %.1f, bf16 "
+                            "products: %.1f)\n",
+                            fmt, (long long)M, total_flops / total_s / 1e9, total_flops / total_f32_s / 1e9,
+                            total_flops / total_bf16_s / 1e9);
         }
     }
     return 0;

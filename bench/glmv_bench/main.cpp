@@ -3,7 +3,7 @@
 //   glmv-bench make-checkpoint --config CONFIG.json --out DIR        random-weight checkpoint in the real format
 //   glmv-bench kernels [--rows N] [--cols N] [--reps N] [--only LIST]  decode and prefill kernels per weight format
 //   glmv-bench --model DIR [--weights bf16|q8|q4] [--json OUT.json]  [--prefill 512,4096] [--decode-ctx 512,8192]
-//              [--vision-mp 1,4,16] [--video-frames 32] [--threads N] [--ttft no]
+//              [--vision-mp 1,4,16] [--video-frames 32] [--threads N] [--ttft no] [--prompt-arithmetic auto|exact|bf16]
 //
 // Every throughput is reported next to a ceiling measured in the same run: decode tokens/s against the memory-
 // bandwidth roofline (bandwidth ÷ bytes read per token), prefill and vision against the measured GEMM
@@ -27,8 +27,10 @@
 #include <unistd.h>
 
 #include "../../inference/src/ops/cpu_topology.h"
+#include "../../inference/src/ops/gemm.h"
 #include "../../inference/src/ops/ops.h"
 #include "../../inference/src/text/decode_phases.h"
+#include "arithmetic_peaks.h"
 #include "glmv/inference/engine.h"
 #include "glmv/inference/preprocess.h"
 #include "kernel_bench.h"
@@ -36,6 +38,7 @@
 #include "proc_files.h"
 
 using namespace glmv;
+using bench::measure_fma_peak_gflops;
 using bench::proc_rollup_bytes;
 using bench::proc_status_bytes;
 using Clock = std::chrono::steady_clock;
@@ -159,65 +162,6 @@ double measure_engine_gemm_gflops() {
     return best;
 }
 
-// Twelve independent multiply-add chains per thread, in registers: the fp32 arithmetic ceiling that a perfect
-// GEMM approaches (12 chains cover the FMA latency x throughput of current x86 cores). Returns the FLOPs done;
-// the lanes' sum goes to *sink so that the chains are not optimised away.
-__attribute__((target("avx512f"))) double fma_chains_avx512(int64_t iters, float* sink) {
-    const __m512 a = _mm512_set1_ps(0.999f), b = _mm512_set1_ps(1e-7f);
-    __m512       c[12];
-    for (int i = 0; i < 12; ++i) c[i] = _mm512_set1_ps(float(i));
-    for (int64_t it = 0; it < iters; ++it)
-        for (int i = 0; i < 12; ++i) c[i] = _mm512_fmadd_ps(c[i], a, b);
-    alignas(64) float lanes[16];
-    float             s = 0;
-    for (int i = 0; i < 12; ++i) {
-        _mm512_store_ps(lanes, c[i]);
-        for (float v : lanes) s += v;
-    }
-    *sink = s;
-    return double(iters) * 12 * 2 * 16;
-}
-__attribute__((target("avx2,fma"))) double fma_chains_avx2(int64_t iters, float* sink) {
-    const __m256 a = _mm256_set1_ps(0.999f), b = _mm256_set1_ps(1e-7f);
-    __m256       c[12];
-    for (int i = 0; i < 12; ++i) c[i] = _mm256_set1_ps(float(i));
-    for (int64_t it = 0; it < iters; ++it)
-        for (int i = 0; i < 12; ++i) c[i] = _mm256_fmadd_ps(c[i], a, b);
-    alignas(32) float lanes[8];
-    float             s = 0;
-    for (int i = 0; i < 12; ++i) {
-        _mm256_store_ps(lanes, c[i]);
-        for (float v : lanes) s += v;
-    }
-    *sink = s;
-    return double(iters) * 12 * 2 * 8;
-}
-
-// fp32 FMA peak of all threads (GFLOP/s), with the widest vectors the CPU has.
-double measure_fma_peak_gflops() {
-    const bool avx512 = __builtin_cpu_supports("avx512f"), avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-    if (!avx512 && !avx2) return 0;
-    // Five passes of about 0.1 s each, the best kept: short passes caught cores before they reached their sustained
-    // AVX-512 clock, and a busy neighbour on a shared host (the GPU machine) can halve a single pass.
-    const int64_t iters = 40'000'000;
-    double        best  = 0;
-    for (int rep = 0; rep < 5; ++rep) {
-        double flops = 0;
-        float  sink  = 0;
-        auto   t0    = Clock::now();
-#pragma omp parallel reduction(+ : flops, sink)
-        {
-            float s = 0;
-            flops += avx512 ? fma_chains_avx512(iters, &s) : fma_chains_avx2(iters, &s);
-            sink += s;
-        }
-        const double sec = seconds_since(t0);
-        if (sink == 1.2345f) std::printf(" ");  // keeps the chains' results alive
-        best = std::max(best, flops / sec / 1e9);
-    }
-    return best;
-}
-
 // The ceilings again, next to the measurement they judge. On a shared host (the GPU machine's CPU) the bandwidth
 // probe read 100-151 GB/s and the FMA probe 1273-2114 GFLOP/s in runs minutes apart, so a fraction taken against a
 // probe from the start of the run, a minute and several gigabytes of loading earlier, mostly measured the neighbours.
@@ -258,9 +202,23 @@ double bandwidth_probe_here(double start_of_run_gbs) {
     return bw;
 }
 
-double gemm_peak_here(double engine_gemm) {
+// The arithmetic ceilings right after a measurement: fp32 FMA, and bf16 where the model multiplies in bf16
+// (LoadParams::prompt_arithmetic). A prefill or vision time is judged against the ceiling of the arithmetic it ran
+// in (`gemm`), and against the fp32 one as well, which earlier reports used throughout.
+struct Ceilings {
+    double fp32 = 0, gemm = 0;
+};
+std::string g_bf16_peak_kind = "none";
+
+Ceilings gemm_peaks_here(const Model& m, double engine_gemm) {
+    Ceilings     c;
     const double fma = measure_fma_peak_gflops();
-    return fma > 0 ? fma : engine_gemm;
+    c.fp32 = c.gemm = fma > 0 ? fma : engine_gemm;
+    if (m.bf16_prompt_products()) {
+        const double bf16 = bench::measure_bf16_peak_gflops(ops::gemm_bf16_impl(), &g_bf16_peak_kind);
+        if (bf16 > 0) c.gemm = bf16;
+    }
+    return c;
 }
 
 std::vector<int> parse_list(const std::string& s) {
@@ -446,6 +404,7 @@ int main(int argc, char** argv) {
     if (!opt.count("model")) {
         std::fprintf(stderr, "usage: glmv-bench --model DIR [--weights bf16|q8|q4] [--json OUT.json] [--prefill LIST] "
                              "[--decode-ctx LIST] [--vision-mp LIST] [--video-frames N] [--threads N]\n"
+                             "                  [--prompt-arithmetic auto|exact|bf16]\n"
                              "       glmv-bench make-checkpoint --config CONFIG.json --out DIR\n");
         return 2;
     }
@@ -464,6 +423,14 @@ int main(int argc, char** argv) {
     LoadParams lp;
     lp.weights   = weight_format_named(opt["weights"]);
     lp.n_threads = r["threads"].get<int>(); // the threads the probes ran on (--threads, or the default above)
+    if (opt.count("prompt-arithmetic")) {
+        const auto a = prompt_arithmetic_named(opt["prompt-arithmetic"]);
+        if (!a) {
+            std::fprintf(stderr, "--prompt-arithmetic takes auto, exact or bf16\n");
+            return 2;
+        }
+        lp.prompt_arithmetic = *a;
+    }
     auto t0    = Clock::now();
     auto model = Model::load(opt["model"], lp);
     if (!model) {
@@ -475,6 +442,8 @@ int main(int argc, char** argv) {
     // What the decoder runs in: a folder written by glmv-cli quantize keeps its own format under --weights bf16.
     r["weight_format"]        = weight_format_name(m.weight_format());
     r["load_ms"]             = seconds_since(t0) * 1e3;
+    r["prompt_products"]      = m.bf16_prompt_products() ? "bf16" : "fp32";
+    r["onednn_kernel"]        = m.bf16_prompt_products() ? ops::gemm_bf16_impl() : ops::gemm_impl();
     r["weight_bytes"]        = m.weight_bytes();
     r["rss_after_load_bytes"] = proc_status_bytes("VmRSS:");
     // How much of the weights the kernel placed in transparent huge pages (decode streams them every token).
@@ -537,11 +506,14 @@ int main(int argc, char** argv) {
         auto res = generate_once(model.value(), text_prompt(c, n, 2));
         if (!res) return report_failure(res.status());
         note_peak_rss(r, "prefill_" + std::to_string(n));
-        const double pf_tps = double(n) / (res->prefill_ms / 1e3), gemm_here = gemm_peak_here(engine_gemm);
-        r["prefill_tokens_per_s_" + std::to_string(n)] = pf_tps;
-        r["prefill_gemm_peak_gflops_" + std::to_string(n)] = gemm_here;
-        r["prefill_gemm_fraction_" + std::to_string(n)] =
-            prefill_flops(c.text, n) / (res->prefill_ms / 1e3) / 1e9 / gemm_here;
+        const double   pf_tps                                = double(n) / (res->prefill_ms / 1e3);
+        const double   gflops                                = prefill_flops(c.text, n) / (res->prefill_ms / 1e3) / 1e9;
+        const Ceilings here                                  = gemm_peaks_here(m, engine_gemm);
+        r["prefill_tokens_per_s_" + std::to_string(n)]       = pf_tps;
+        r["prefill_gemm_peak_gflops_" + std::to_string(n)]   = here.gemm;
+        r["prefill_gemm_fraction_" + std::to_string(n)]      = gflops / here.gemm;
+        r["prefill_fp32_peak_gflops_" + std::to_string(n)]   = here.fp32;
+        r["prefill_fp32_peak_fraction_" + std::to_string(n)] = gflops / here.fp32;
     }
     {
         auto lst = parse_list(opt["prefill"]);
@@ -557,12 +529,15 @@ int main(int argc, char** argv) {
         auto res = generate_once(model.value(), in);
         if (!res) return report_failure(res.status());
         note_peak_rss(r, "vision_" + std::to_string(mp) + "mp");
-        const double n = double(in.image_grid_thw[0].patches()), gemm_here = gemm_peak_here(engine_gemm);
-        r["vision_gemm_peak_gflops_" + std::to_string(mp) + "mp"] = gemm_here;
-        r["vision_ms_" + std::to_string(mp) + "mp"]            = res->vision_ms;
-        r["vision_patches_" + std::to_string(mp) + "mp"]       = n;
-        r["vision_gemm_fraction_" + std::to_string(mp) + "mp"] =
-            vision_flops(c.vision, n, n) / (res->vision_ms / 1e3) / 1e9 / gemm_here;
+        const double      n                    = double(in.image_grid_thw[0].patches());
+        const double      gflops               = vision_flops(c.vision, n, n) / (res->vision_ms / 1e3) / 1e9;
+        const Ceilings    here                 = gemm_peaks_here(m, engine_gemm);
+        const std::string size                 = std::to_string(mp) + "mp";
+        r["vision_gemm_peak_gflops_" + size]   = here.gemm;
+        r["vision_ms_" + size]                 = res->vision_ms;
+        r["vision_patches_" + size]            = n;
+        r["vision_gemm_fraction_" + size]      = gflops / here.gemm;
+        r["vision_fp32_peak_fraction_" + size] = gflops / here.fp32;
     }
     // Vision encode of a video: frames are encoded in pairs (temporal patches), each pair attending within itself.
     if (const int frames = std::stoi(opt["video-frames"]); frames > 0) {
@@ -571,14 +546,16 @@ int main(int argc, char** argv) {
             auto res = generate_once(model.value(), in);
             if (!res) return report_failure(res.status());
             note_peak_rss(r, "video");
-            const GridTHW& g                = in.video_grid_thw[0];
-            const double   gemm_here        = gemm_peak_here(engine_gemm);
-            r["video_gemm_peak_gflops"]     = gemm_here;
-            r["video_frames"]               = frames;
-            r["video_patches"]              = g.patches();
-            r["video_vision_ms"]            = res->vision_ms;
-            r["video_vision_gemm_fraction"] = vision_flops(c.vision, double(g.patches()), double(g.h * g.w)) /
-                                              (res->vision_ms / 1e3) / 1e9 / gemm_here;
+            const GridTHW& g = in.video_grid_thw[0];
+            const double   gflops =
+                vision_flops(c.vision, double(g.patches()), double(g.h * g.w)) / (res->vision_ms / 1e3) / 1e9;
+            const Ceilings here                  = gemm_peaks_here(m, engine_gemm);
+            r["video_gemm_peak_gflops"]          = here.gemm;
+            r["video_frames"]                    = frames;
+            r["video_patches"]                   = g.patches();
+            r["video_vision_ms"]                 = res->vision_ms;
+            r["video_vision_gemm_fraction"]      = gflops / here.gemm;
+            r["video_vision_fp32_peak_fraction"] = gflops / here.fp32;
         }
     }
     if (opt["ttft"] != "no") {
@@ -600,6 +577,8 @@ int main(int argc, char** argv) {
         r["ttft_turn2_ms"]       = t2->time_to_first_token_ms;
         r["ttft_turn2_fraction"] = t2->time_to_first_token_ms / t1->time_to_first_token_ms;
     }
+    // The arithmetic the GEMM fractions above are taken against: "fp32_fma", or the bf16 instructions probed.
+    r["gemm_peak_arithmetic"] = m.bf16_prompt_products() ? g_bf16_peak_kind : std::string("fp32_fma");
     r["peak_rss_bytes"] = peak_rss_outside_probes();
     {   // The target: peak RSS within weights + the largest KV cache used (fp32) + 10 %.
         const TextConfig& t  = c.text;

@@ -72,6 +72,7 @@ struct Model::Impl {
     LoadParams                     params;
     WeightFormat                   weights = WeightFormat::bf16; // what the matrices are in memory
     uint64_t                       weight_bytes = 0;
+    bool                           bf16_products = false; // LoadParams::prompt_arithmetic as resolved here
     std::vector<QuantizableMatrix> quantizable; // empty for a quantised folder (already quantised)
 };
 

@@ -5,6 +5,7 @@
 
 #include "glmv/common/log.h"
 #include "model/model_impl.h"
+#include "model/prompt_arithmetic.h"
 #include "model/quantized_format.h"
 #include "ops/cpu_topology.h"
 
@@ -161,6 +162,9 @@ const ModelConfig& Model::config() const { return impl_->config; }
 uint64_t           Model::weight_bytes() const { return impl_->weight_bytes; }
 const std::string& Model::model_dir() const { return impl_->model_dir; }
 WeightFormat       Model::weight_format() const { return impl_->weights; }
+bool               Model::bf16_prompt_products() const {
+                  return impl_->bf16_products;
+}
 
 Result<std::shared_ptr<const Model>> Model::load(const std::string& model_dir, const LoadParams& params) {
     namespace fs = std::filesystem;
@@ -207,13 +211,14 @@ Result<std::shared_ptr<const Model>> Model::load(const std::string& model_dir, c
         }
         impl->store.release_pages(); // the bf16 pages read while quantising are no longer needed
     }
+    set_bf16_products(*impl, resolves_to_bf16(params.prompt_arithmetic));
     // Threads of the calling thread's parallel regions (the thread that loads is the one that runs the model):
     // as asked, else as OMP_NUM_THREADS says, else one per physical core (ops::default_thread_count).
     if (params.n_threads > 0) omp_set_num_threads(params.n_threads);
     else
         ops::use_default_thread_count();
-    GLMV_LOG_INFO("loaded %s: %zu tensors, %.1f MB", model_dir.c_str(), impl->store.tensor_count(),
-                  double(impl->weight_bytes) / 1e6);
+    GLMV_LOG_INFO("loaded %s: %zu tensors, %.1f MB, prompt products in %s", model_dir.c_str(),
+                  impl->store.tensor_count(), double(impl->weight_bytes) / 1e6, impl->bf16_products ? "bf16" : "fp32");
     return std::shared_ptr<const Model>(new Model(std::move(impl)));
 }
 

@@ -35,6 +35,16 @@ bool gemm_bf16_weights(int64_t M, int64_t N, int64_t K, const float* a, int64_t 
 bool gemm_f32_weights_reordered(int64_t M, int64_t N, int64_t K, const float* a, int64_t lda, const float* w, float* c,
                                 int64_t ldc);
 
+// C[M, N] = A · Wᵀ in bf16 products with fp32 sums: A [M, K] bf16 (row stride lda), W [N, K] bf16 row-major, C fp32
+// (row stride ldc). Where the CPU multiplies bf16 natively (native_bf16_products) this runs at twice the fp32 rate
+// per AVX-512 instruction, and on AMX tiles at many times it; elsewhere oneDNN widens to fp32 itself or refuses.
+// Weights are read where they lie (GLMV_GEMM_REORDER=1: reordered slab by slab, for comparison).
+bool gemm_bf16(int64_t M, int64_t N, int64_t K, const uint16_t* a, int64_t lda, const uint16_t* w, float* c,
+               int64_t ldc);
+
+// Whether oneDNN runs bf16 products natively on this CPU (AVX512-BF16, or AMX which includes it).
+bool native_bf16_products();
+
 // Whether linear() reorders its weights for oneDNN's products (the two functions above): on AMD CPUs, not on Intel
 // ones, where the bf16 reorder measured slower (16-core Xeon: prefill of 512 tokens 408-441 against 440-509 tokens/s).
 // 2-core Zen 5 VM, M4, prefill of 512 tokens: bf16 144/174 -> 210/194 tokens/s, q4 123/147 -> 146/166, q8 within
@@ -49,5 +59,7 @@ bool softmax_rows(float* x, int64_t rows, int64_t cols);
 // oneDNN's name for the kernel it runs for a typical prefill product on this CPU ("brg:avx512_core", ...), or
 // "unavailable".
 const char* gemm_impl();
+// The same for a bf16 product (gemm_bf16).
+const char* gemm_bf16_impl();
 
 } // namespace glmv::ops

@@ -104,11 +104,53 @@ int64_t widening_slab_floats() {
     return floats;
 }
 
+// Rounds n floats to bf16 (to nearest even, as f32_to_bf16; NaN stays NaN), in parallel for large n.
+void                          narrow_to_bf16(const float* x, int64_t n, uint16_t* out) {
+#pragma omp parallel for simd schedule(static) if (n > 65536)
+    for (int64_t i = 0; i < n; ++i) {
+        uint32_t u;
+        std::memcpy(&u, &x[i], 4);
+        const uint32_t rounded = (u + 0x7fffu + ((u >> 16) & 1u)) >> 16;
+        out[i]                 = uint16_t((u & 0x7fffffffu) > 0x7f800000u ? (u >> 16) | 0x40u : rounded);
+    }
+}
+
+// Matrix-matrix in bf16 products (WeightMatrix::bf16_products): the input rows rounded to bf16 once, bf16 weights
+// multiplied where they are mapped, other formats dequantised and narrowed to bf16 one slab of rows at a time (the
+// same 32 MB as the fp32 slabs below, twice the rows). False if oneDNN cannot run it here.
+bool linear_gemm_bf16(const float* x, int64_t M, const WeightMatrix& w, float* y) {
+    const int64_t                                                        N = w.rows, K = w.cols;
+    static thread_local std::vector<uint16_t, NoInitAllocator<uint16_t>> x_bf16;
+    x_bf16.resize(size_t(M * K));
+    narrow_to_bf16(x, M * K, x_bf16.data());
+    if (w.quant == Quant::none && w.dtype == DType::bf16)
+        return gemm_bf16(M, N, K, x_bf16.data(), K, reinterpret_cast<const uint16_t*>(w.data), y, N);
+    const int64_t slab_rows = std::min(N, std::max<int64_t>(64, widening_slab_floats() * 2 / K / 64 * 64));
+    static thread_local std::vector<uint16_t, NoInitAllocator<uint16_t>> slab;
+    slab.resize(size_t(slab_rows * K));
+    uint16_t* const buffer = slab.data(); // workers below reach the caller's buffer through this pointer
+    for (int64_t n0 = 0; n0 < N; n0 += slab_rows) {
+        const int64_t nb = std::min(slab_rows, N - n0);
+#pragma omp parallel
+        {
+            std::vector<float> row(static_cast<size_t>(K));
+#pragma omp for schedule(static)
+            for (int64_t r = 0; r < nb; ++r) {
+                weight_row_to_f32(w, n0 + r, row.data());
+                narrow_to_bf16(row.data(), K, buffer + r * K);
+            }
+        }
+        if (!gemm_bf16(M, nb, K, x_bf16.data(), K, buffer, y + n0, N)) return false;
+    }
+    return true;
+}
+
 // Matrix-matrix through oneDNN (gemm.h). Weights not stored as fp32 (bf16 as mapped, f16, q8/q4) are widened one
 // slab of rows at a time into a buffer of the calling thread, about 32 MB, so no fp32 copy of the model is ever
 // made; for the prompt lengths this path serves, widening costs a small fraction of the multiply (each weight is
 // used M times). False if oneDNN cannot run here.
 bool linear_gemm(const float* x, int64_t M, const WeightMatrix& w, float* y) {
+    if (w.bf16_products && linear_gemm_bf16(x, M, w, y)) return true;
     const int64_t N = w.rows, K = w.cols;
     GemmOperands op;
     op.a = x, op.lda = K, op.ldb = K, op.b_columns = true, op.ldc = N;

@@ -54,6 +54,9 @@ struct WeightMatrix {
     int64_t        cols   = 0;
     OwnedBytes     owned;
     OwnedFloats    owned_scales;
+    // Products of many rows (prompts, the vision tower) round the input rows to bf16 and multiply in bf16 with fp32
+    // sums (gemm_bf16), weights narrowed to bf16 where they are not bf16 already: LoadParams::prompt_arithmetic.
+    bool bf16_products = false;
 
     bool     empty() const { return data == nullptr; }
     uint64_t bytes() const;             // storage bytes read by one pass over the matrix
