@@ -17,6 +17,7 @@ namespace {
 struct AppSettingsSnapshot {
     QString modelDir, weights, backend, remoteUrl, remoteApiKey, remoteModel;
     int     threads;
+    QString promptArithmetic;
     bool    operator==(const AppSettingsSnapshot&) const = default;
 };
 } // namespace
@@ -68,8 +69,9 @@ void EngineBackend::loadModel() {
     }
     m_status = tr("Loading the model…");
     emit modelStatusChanged();
-    QMetaObject::invokeMethod(m_worker, "loadModel", Qt::QueuedConnection, Q_ARG(QString, m_settings.effectiveModelDir()),
-                              Q_ARG(QString, m_settings.weights), Q_ARG(int, m_settings.threads));
+    QMetaObject::invokeMethod(m_worker, "loadModel", Qt::QueuedConnection,
+                              Q_ARG(QString, m_settings.effectiveModelDir()), Q_ARG(QString, m_settings.weights),
+                              Q_ARG(int, m_settings.threads), Q_ARG(QString, m_settings.promptArithmetic));
 }
 
 ui::MessageView EngineBackend::toView(const app::StoredMessage& m) {
@@ -296,18 +298,32 @@ QString EngineBackend::validateModelFolder(const QString& dirIn) const {
 
 QVariantMap EngineBackend::settings() const {
     const app::AppSettings& s = m_settings;
-    return {{"backend", s.backend},           {"remoteUrl", s.remoteUrl},       {"remoteApiKey", s.remoteApiKey},
+    return {{"backend", s.backend},
+            {"remoteUrl", s.remoteUrl},
+            {"remoteApiKey", s.remoteApiKey},
             {"remoteModel", s.remoteModel},
-            {"modelDir", s.modelDir},         {"weights", s.weights},           {"temperature", s.temperature},
-            {"topP", s.topP},                 {"topK", s.topK},                 {"repetitionPenalty", s.repetitionPenalty},
-            {"maxNewTokens", s.maxNewTokens}, {"seed", s.seed},                 {"thinkingBudget", s.thinkingBudget},
-            {"enableThinking", s.enableThinking}, {"maxImagePixels", s.maxImagePixels}, {"threads", s.threads},
-            {"maxImagesPerTurn", s.maxImagesPerTurn}, {"pdfDpi", s.pdfDpi}, {"maxPdfPages", s.maxPdfPages}};
+            {"modelDir", s.modelDir},
+            {"weights", s.weights},
+            {"temperature", s.temperature},
+            {"topP", s.topP},
+            {"topK", s.topK},
+            {"repetitionPenalty", s.repetitionPenalty},
+            {"maxNewTokens", s.maxNewTokens},
+            {"seed", s.seed},
+            {"thinkingBudget", s.thinkingBudget},
+            {"enableThinking", s.enableThinking},
+            {"maxImagePixels", s.maxImagePixels},
+            {"threads", s.threads},
+            {"promptArithmetic", s.promptArithmetic},
+            {"maxImagesPerTurn", s.maxImagesPerTurn},
+            {"pdfDpi", s.pdfDpi},
+            {"maxPdfPages", s.maxPdfPages}};
 }
 
 void EngineBackend::applySettings(const QVariantMap& v) {
     app::AppSettings& s     = m_settings;
-    const AppSettingsSnapshot before{s.modelDir, s.weights, s.backend, s.remoteUrl, s.remoteApiKey, s.remoteModel, s.threads};
+    const AppSettingsSnapshot before{s.modelDir,     s.weights,     s.backend, s.remoteUrl,
+                                     s.remoteApiKey, s.remoteModel, s.threads, s.promptArithmetic};
     s.backend           = v.value("backend", s.backend).toString();
     s.remoteUrl         = v.value("remoteUrl", s.remoteUrl).toString();
     s.remoteApiKey      = v.value("remoteApiKey", s.remoteApiKey).toString();
@@ -324,11 +340,13 @@ void EngineBackend::applySettings(const QVariantMap& v) {
     s.enableThinking    = v.value("enableThinking", s.enableThinking).toBool();
     s.maxImagePixels    = v.value("maxImagePixels", s.maxImagePixels).toLongLong();
     s.threads           = v.value("threads", s.threads).toInt();
+    s.promptArithmetic  = v.value("promptArithmetic", s.promptArithmetic).toString();
     s.maxImagesPerTurn  = v.value("maxImagesPerTurn", s.maxImagesPerTurn).toInt();
     s.pdfDpi            = v.value("pdfDpi", s.pdfDpi).toDouble();
     s.maxPdfPages       = v.value("maxPdfPages", s.maxPdfPages).toInt();
     s.save();
-    const AppSettingsSnapshot after{s.modelDir, s.weights, s.backend, s.remoteUrl, s.remoteApiKey, s.remoteModel, s.threads};
+    const AppSettingsSnapshot after{s.modelDir,     s.weights,     s.backend, s.remoteUrl,
+                                    s.remoteApiKey, s.remoteModel, s.threads, s.promptArithmetic};
     if (!(before == after)) loadModel();
 }
 

@@ -123,6 +123,28 @@ TEST(DesktopApp, StatusNamesTheWeightsTheModelRunsIn) {
     QSettings().setValue("model/weights", "bf16");
 }
 
+// A new prompt arithmetic reloads the model with it and is kept for the next start.
+TEST(DesktopApp, PromptArithmeticReloadsTheModelAndPersists) {
+    test::TempDir     dir("glmv-arith");
+    const std::string model = make_small_model(dir);
+    QSettings().setValue("model/dir", QString::fromStdString(model));
+    {
+        desktop::EngineBackend backend(QString::fromStdString(dir.file("data")));
+        ASSERT_TRUE(waitFor([&] { return backend.modelReady(); }, 30000)) << backend.modelStatus().toStdString();
+        EXPECT_EQ(backend.settings().value("promptArithmetic").toString(), "auto");
+        QVariantMap v         = backend.settings();
+        v["promptArithmetic"] = "exact";
+        backend.applySettings(v);
+        EXPECT_FALSE(backend.modelReady()); // reloading
+        ASSERT_TRUE(waitFor([&] { return backend.modelReady(); }, 30000)) << backend.modelStatus().toStdString();
+    }
+    EXPECT_EQ(QSettings().value("engine/promptArithmetic").toString(), "exact");
+    desktop::EngineBackend again(QString::fromStdString(dir.file("data")));
+    EXPECT_EQ(again.settings().value("promptArithmetic").toString(), "exact");
+    ASSERT_TRUE(waitFor([&] { return again.modelReady(); }, 30000)) << again.modelStatus().toStdString();
+    QSettings().setValue("engine/promptArithmetic", "auto");
+}
+
 TEST(DesktopApp, RemoteBackendTalksToAnOpenAICompatibleServer) {
     test::TempDir dir("glmv-remote");
     const std::string model = make_small_model(dir);

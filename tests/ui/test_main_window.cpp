@@ -2,18 +2,20 @@
 #include <gtest/gtest.h>
 
 #include <QApplication>
+#include <QComboBox>
 #include <QLabel>
 #include <QLineEdit>
-#include <QToolButton>
 #include <QProgressBar>
 #include <QPushButton>
 #include <QTest>
+#include <QToolButton>
 
 #include "composer.h"
 #include "download_dialog.h"
 #include "fake_backend.h"
 #include "glmv/ui/main_window.h"
 #include "message_widgets.h"
+#include "settings_dialog.h"
 #include "test_util.h"
 
 using namespace glmv;
@@ -151,6 +153,23 @@ TEST(DownloadDialog, ShowsSizeAndMemoryThenProgressAndSwitchesToTheModel) {
     ASSERT_TRUE(use->isEnabled());
     QTest::mouseClick(use, Qt::LeftButton);
     EXPECT_EQ(backend.m_settings.value("modelDir").toString(), d.folder());
+}
+
+// The prompt arithmetic choice shows the backend's setting and hands back the one picked, by its engine name.
+TEST(SettingsDialog, PromptArithmeticShowsAndReturnsTheChoice) {
+    test::FakeBackend backend;
+    backend.m_settings["promptArithmetic"] = "exact";
+    ui::SettingsDialog d(&backend);
+    auto*              box = d.findChild<QComboBox*>("promptArithmetic");
+    ASSERT_NE(box, nullptr);
+    EXPECT_EQ(box->count(), 3);
+    EXPECT_EQ(box->currentData().toString(), "exact");
+    EXPECT_EQ(d.values().value("promptArithmetic").toString(), "exact");
+    box->setCurrentIndex(box->findData("bf16"));
+    EXPECT_EQ(d.values().value("promptArithmetic").toString(), "bf16");
+    backend.m_settings.remove("promptArithmetic"); // never set: automatic
+    ui::SettingsDialog fresh(&backend);
+    EXPECT_EQ(fresh.values().value("promptArithmetic").toString(), "auto");
 }
 
 int main(int argc, char** argv) {

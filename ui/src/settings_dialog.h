@@ -1,5 +1,6 @@
 // Settings, edited as the backend's key → value map (see ChatBackend::settings): model folder (validated live,
-// saying what is missing), weight format, sampling, thinking budget, image pixels, threads, per-turn limits, PDF dpi.
+// saying what is missing), weight format, sampling, thinking budget, image pixels, threads, prompt arithmetic,
+// per-turn limits, PDF dpi.
 #pragma once
 
 #include <QDialog>

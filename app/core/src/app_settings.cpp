@@ -26,6 +26,7 @@ AppSettings AppSettings::load() {
     a.enableThinking    = s.value("sampling/enableThinking", a.enableThinking).toBool();
     a.maxImagePixels    = s.value("media/maxImagePixels", a.maxImagePixels).toLongLong();
     a.threads           = s.value("engine/threads", a.threads).toInt();
+    a.promptArithmetic  = s.value("engine/promptArithmetic", a.promptArithmetic).toString();
     a.maxImagesPerTurn  = qBound(1, s.value("media/maxImagesPerTurn", a.maxImagesPerTurn).toInt(), 300);
     a.pdfDpi            = s.value("media/pdfDpi", a.pdfDpi).toDouble();
     a.maxPdfPages       = s.value("media/maxPdfPages", a.maxPdfPages).toInt();
@@ -50,6 +51,7 @@ void AppSettings::save() const {
     s.setValue("sampling/enableThinking", enableThinking);
     s.setValue("media/maxImagePixels", maxImagePixels);
     s.setValue("engine/threads", threads);
+    s.setValue("engine/promptArithmetic", promptArithmetic);
     s.setValue("media/maxImagesPerTurn", maxImagesPerTurn);
     s.setValue("media/pdfDpi", pdfDpi);
     s.setValue("media/maxPdfPages", maxPdfPages);

@@ -17,7 +17,8 @@ void InferenceWorker::stop() {
     if (m_engine) m_engine->cancel();
 }
 
-void InferenceWorker::loadModel(const QString& dir, const QString& weights, int threads) {
+void InferenceWorker::loadModel(const QString& dir, const QString& weights, int threads,
+                                const QString& promptArithmetic) {
     m_ready = false;
     {
         std::lock_guard<std::mutex> lock(m_engineMutex);
@@ -26,6 +27,8 @@ void InferenceWorker::loadModel(const QString& dir, const QString& weights, int 
     LoadParams lp;
     lp.weights   = weight_format_named(weights.toStdString());
     lp.n_threads = threads;
+    lp.prompt_arithmetic =
+        prompt_arithmetic_named(promptArithmetic.toStdString()).value_or(PromptArithmetic::automatic);
     auto e       = pipeline::ChatEngine::open(QDir(dir).absolutePath().toStdString(), lp);
     if (!e) {
         emit modelLoaded(false, QString::fromStdString(e.status().message()), {});

@@ -24,6 +24,9 @@ struct AppSettings {
     bool    enableThinking    = true;
     qint64  maxImagePixels    = 9633792;
     int     threads           = 0; // 0 = one per physical core (OMP_NUM_THREADS overrides)
+    // Products of prompts and images: auto (bf16 where the CPU multiplies bf16 natively) | exact (fp32) | bf16
+    // (glmv::PromptArithmetic).
+    QString promptArithmetic  = "auto";
     int     maxImagesPerTurn  = 10;
     double  pdfDpi            = 180;
     int     maxPdfPages       = 50;

@@ -43,7 +43,8 @@ class InferenceWorker : public QObject {
     bool modelReady() const { return m_ready.load(); }
 
   public slots:
-    void loadModel(const QString& dir, const QString& weights, int threads);
+    // promptArithmetic: "auto", "exact" or "bf16" (glmv::PromptArithmetic; any other value means auto).
+    void loadModel(const QString& dir, const QString& weights, int threads, const QString& promptArithmetic);
     // A remote OpenAI-compatible server (vLLM, SGLang, glmv-server) instead of the embedded engine.
     void connectRemote(const QString& url, const QString& apiKey, const QString& model);
     void generate(const glmv::app::GenerationRequest& request);
