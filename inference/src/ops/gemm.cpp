@@ -4,6 +4,7 @@
 
 #include <cstdlib>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 namespace glmv::ops {
@@ -23,32 +24,44 @@ dnnl::stream& thread_stream() {
     return stream;
 }
 
-dnnl::matmul::primitive_desc describe(int64_t M, int64_t N, int64_t K, const GemmOperands& op, float alpha) {
-    const dnnl::memory::desc a_desc({M, K}, dt::f32, {op.lda, 1});
-    const dnnl::memory::desc b_desc({K, N}, dt::f32, op.b_columns ? dnnl::memory::dims{1, op.ldb} : dnnl::memory::dims{op.ldb, 1});
+template <typename T> constexpr dt data_type_of = std::is_same_v<T, float> ? dt::f32 : dt::bf16;
+
+template <typename T>
+dnnl::matmul::primitive_desc describe(int64_t M, int64_t N, int64_t K, const GemmOperandsOf<T>& op, float alpha) {
+    const dnnl::memory::desc a_desc({M, K}, data_type_of<T>, {op.lda, 1});
+    const dnnl::memory::desc b_desc({K, N}, data_type_of<T>,
+                                    op.b_columns ? dnnl::memory::dims{1, op.ldb} : dnnl::memory::dims{op.ldb, 1});
     const dnnl::memory::desc c_desc({M, N}, dt::f32, {op.ldc, 1});
     dnnl::primitive_attr     attr;
     if (alpha != 1.f) attr.set_output_scales(0, {alpha});
     return dnnl::matmul::primitive_desc(dnnl::matmul::desc(a_desc, b_desc, c_desc), attr, cpu_engine());
 }
 
-} // namespace
-
-bool gemm_f32(int64_t M, int64_t N, int64_t K, const GemmOperands& op, float alpha) {
+template <typename T> bool gemm_operands(int64_t M, int64_t N, int64_t K, const GemmOperandsOf<T>& op, float alpha) {
     try {
         // oneDNN keeps compiled primitives in its own cache keyed by shape, so the layers of one prompt share them.
         const auto   pd = describe(M, N, K, op, alpha);
         dnnl::matmul product(pd);
         auto&        engine = cpu_engine();
         auto&        stream = thread_stream();
-        product.execute(stream, {{DNNL_ARG_SRC, dnnl::memory(pd.src_desc(), engine, const_cast<float*>(op.a))},
-                                 {DNNL_ARG_WEIGHTS, dnnl::memory(pd.weights_desc(), engine, const_cast<float*>(op.b))},
+        product.execute(stream, {{DNNL_ARG_SRC, dnnl::memory(pd.src_desc(), engine, const_cast<T*>(op.a))},
+                                 {DNNL_ARG_WEIGHTS, dnnl::memory(pd.weights_desc(), engine, const_cast<T*>(op.b))},
                                  {DNNL_ARG_DST, dnnl::memory(pd.dst_desc(), engine, op.c)}});
         stream.wait();
         return true;
     } catch (const dnnl::error&) {
         return false;
     }
+}
+
+} // namespace
+
+bool gemm_f32(int64_t M, int64_t N, int64_t K, const GemmOperands& op, float alpha) {
+    return gemm_operands(M, N, K, op, alpha);
+}
+
+bool gemm_bf16_operands(int64_t M, int64_t N, int64_t K, const GemmOperandsBf16& op, float alpha) {
+    return gemm_operands(M, N, K, op, alpha);
 }
 
 namespace {
@@ -89,26 +102,6 @@ bool gemm_reordered(int64_t M, int64_t N, int64_t K, const void* a, dt at, int64
     }
 }
 
-// C[M, N] = A · Wᵀ, A [M, K] bf16 (row stride lda), W [N, K] bf16 row-major read where it lies, C fp32.
-bool gemm_bf16_direct(int64_t M, int64_t N, int64_t K, const uint16_t* a, int64_t lda, const uint16_t* w, float* c,
-                      int64_t ldc) {
-    try {
-        const dnnl::memory::desc           a_desc({M, K}, dt::bf16, {lda, 1});
-        const dnnl::memory::desc           b_desc({K, N}, dt::bf16, {1, K});
-        const dnnl::memory::desc           c_desc({M, N}, dt::f32, {ldc, 1});
-        auto&                              engine = cpu_engine();
-        const dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(a_desc, b_desc, c_desc), engine);
-        auto&                              stream = thread_stream();
-        dnnl::matmul(pd).execute(stream, {{DNNL_ARG_SRC, dnnl::memory(a_desc, engine, const_cast<uint16_t*>(a))},
-                                          {DNNL_ARG_WEIGHTS, dnnl::memory(b_desc, engine, const_cast<uint16_t*>(w))},
-                                          {DNNL_ARG_DST, dnnl::memory(c_desc, engine, c)}});
-        stream.wait();
-        return true;
-    } catch (const dnnl::error&) {
-        return false;
-    }
-}
-
 } // namespace
 
 bool gemm_bf16_weights(int64_t M, int64_t N, int64_t K, const float* a, int64_t lda, const uint16_t* w, float* c,
@@ -131,7 +124,9 @@ bool gemm_bf16(int64_t M, int64_t N, int64_t K, const uint16_t* a, int64_t lda, 
     }();
     if (reorder)
         return gemm_reordered(M, N, K, a, dt::bf16, lda, reinterpret_cast<const char*>(w), dt::bf16, 2, c, ldc);
-    return gemm_bf16_direct(M, N, K, a, lda, w, c, ldc);
+    GemmOperandsBf16 op;
+    op.a = a, op.lda = lda, op.b = w, op.ldb = K, op.b_columns = true, op.c = c, op.ldc = ldc;
+    return gemm_bf16_operands(M, N, K, op);
 }
 
 bool native_bf16_products() {
@@ -172,31 +167,25 @@ bool softmax_rows(float* x, int64_t rows, int64_t cols) {
     }
 }
 
-const char* gemm_bf16_impl() {
-    static const std::string name = [] {
-        try {
-            const dnnl::memory::desc a_desc({512, 4096}, dt::bf16, {4096, 1});
-            const dnnl::memory::desc b_desc({4096, 4096}, dt::bf16, {1, 4096});
-            const dnnl::memory::desc c_desc({512, 4096}, dt::f32, {4096, 1});
-            return std::string(
-                dnnl::matmul::primitive_desc(dnnl::matmul::desc(a_desc, b_desc, c_desc), cpu_engine()).impl_info_str());
-        } catch (const dnnl::error&) {
-            return std::string("unavailable");
-        }
-    }();
+namespace {
+template <typename T> std::string typical_prefill_kernel() {
+    try {
+        GemmOperandsOf<T> op;
+        op.lda = op.ldb = op.ldc = 4096;
+        return std::string(describe(512, 4096, 4096, op, 1.f).impl_info_str());
+    } catch (const dnnl::error&) {
+        return std::string("unavailable");
+    }
+}
+} // namespace
+
+const char* gemm_impl() {
+    static const std::string name = typical_prefill_kernel<float>();
     return name.c_str();
 }
 
-const char* gemm_impl() {
-    static const std::string name = [] {
-        try {
-            GemmOperands op;
-            op.lda = op.ldb = op.ldc = 4096;
-            return std::string(describe(512, 4096, 4096, op, 1.f).impl_info_str());
-        } catch (const dnnl::error&) {
-            return std::string("unavailable");
-        }
-    }();
+const char* gemm_bf16_impl() {
+    static const std::string name = typical_prefill_kernel<uint16_t>();
     return name.c_str();
 }
 

@@ -14,16 +14,20 @@ namespace glmv::ops {
 // C[M, N] = alpha · A[M, K] · B[K, N], all fp32. A is row-major with row stride lda; C row-major with row stride ldc
 // (overwritten). B is given either by its columns (`b_columns`: column n is the K values at b + n·ldb, i.e. a
 // row-major [N, K] matrix such as a weight or a key block) or by its rows (row k is the N values at b + k·ldb).
-struct GemmOperands {
-    const float* a = nullptr;
-    int64_t      lda = 0;
-    const float* b = nullptr;
-    int64_t      ldb = 0;
-    bool         b_columns = true;
-    float*       c = nullptr;
-    int64_t      ldc = 0;
+template <typename T> struct GemmOperandsOf {
+    const T* a         = nullptr;
+    int64_t  lda       = 0;
+    const T* b         = nullptr;
+    int64_t  ldb       = 0;
+    bool     b_columns = true;
+    float*   c         = nullptr;
+    int64_t  ldc       = 0;
 };
+using GemmOperands = GemmOperandsOf<float>;
 bool gemm_f32(int64_t M, int64_t N, int64_t K, const GemmOperands& op, float alpha = 1.f);
+// The same with A and B in bf16 (bits as uint16_t), C fp32: bf16 products with fp32 sums (gemm_bf16 below).
+using GemmOperandsBf16 = GemmOperandsOf<uint16_t>;
+bool gemm_bf16_operands(int64_t M, int64_t N, int64_t K, const GemmOperandsBf16& op, float alpha = 1.f);
 
 // C[M, N] = A[M, K] · Wᵀ for bf16 weights W [N, K] (row-major, row stride K), A and C as above, with oneDNN widening
 // W to fp32 itself: one reorder per slab of rows writes the blocked layout its product reads, instead of the caller

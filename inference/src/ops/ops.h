@@ -106,6 +106,9 @@ struct AttentionShape {
     int64_t q_stride = 0, k_stride = 0, v_stride = 0, out_stride = 0;
     bool    causal   = false;
     int64_t q_offset = 0;
+    // Long attention's products in bf16 with fp32 sums and an fp32 softmax (LoadParams::prompt_arithmetic; the
+    // callers pass their projections' WeightMatrix::bf16_products).
+    bool bf16_products = false;
 };
 void attention(const float* q, const float* k, const float* v, float* out, const AttentionShape& s);
 

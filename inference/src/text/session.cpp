@@ -212,6 +212,7 @@ struct Session::Impl {
             as.k_stride = as.v_stride = KD;
             as.causal   = true;
             as.q_offset = past;
+            as.bf16_products          = L.q.bf16_products;
             {
                 const Phases::Scope ps(Phases::attention, timed);
                 ops::attention(q.data(), kc.data(), vc.data(), attn.data(), as);

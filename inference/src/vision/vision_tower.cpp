@@ -167,6 +167,7 @@ Status encode_group(const Model::Impl& model, const float* pixels, const std::ve
             as.head_dim              = hd;
             as.q_stride = as.k_stride = as.v_stride = 3 * H;
             as.out_stride                           = H;
+            as.bf16_products                        = b.qkv.bf16_products;
             const float* base                       = qkv.data() + n0 * 3 * H;
             ops::attention(base, base + H, base + 2 * H, attn.data() + n0 * H, as);
         }
