@@ -17,6 +17,7 @@
 #include <cstring>
 #include <limits>
 #include <span>
+#include <string>
 
 namespace glmv::ops {
 
@@ -162,6 +163,8 @@ bool linear_gemm_bf16(const float* x, int64_t M, const WeightMatrix& w, float* y
     static thread_local std::vector<uint16_t, NoInitAllocator<uint16_t>> slab;
     slab.resize(size_t(slab_rows * K));
     uint16_t* const buffer = slab.data(); // workers below reach the caller's buffer through this pointer
+    static thread_local OwnedFloats slab_out;
+    if (slab_rows < N) slab_out.resize(size_t(M * slab_rows));
     for (int64_t n0 = 0; n0 < N; n0 += slab_rows) {
         const int64_t nb = std::min(slab_rows, N - n0);
 #pragma omp parallel
@@ -173,7 +176,16 @@ bool linear_gemm_bf16(const float* x, int64_t M, const WeightMatrix& w, float* y
                 narrow_to_bf16(row.data(), K, buffer + r * K);
             }
         }
-        if (!gemm_bf16(M, nb, K, x_bf16.data(), K, buffer, y + n0, N)) return false;
+        // Into y when the slab is the whole matrix, else into a dense buffer copied out after: with the output's
+        // row stride oneDNN left its AMX/AVX512-BF16 kernels (brgemm) for gemm:jit, which on the 16-core host ran
+        // these products at a fraction of the AMX rate.
+        float* const out = nb == N ? y : slab_out.data();
+        if (!gemm_bf16(M, nb, K, x_bf16.data(), K, buffer, out, nb)) return false;
+        if (out != y) {
+#pragma omp parallel for schedule(static)
+            for (int64_t m = 0; m < M; ++m)
+                std::memcpy(y + m * N + n0, out + m * nb, size_t(nb) * 4);
+        }
     }
     return true;
 }
@@ -422,6 +434,17 @@ void        narrow_rows_to_bf16(const float* x, int64_t rows, int64_t cols, int6
         narrow_to_bf16(x + r * stride, cols, out + r * cols);
 }
 
+// `rows` rows of `heads` × hd floats at row stride `stride`, rounded to bf16 head by head into out[heads][rows][hd]:
+// each head's queries, keys or values dense, as oneDNN's AMX and AVX512-BF16 kernels (brgemm) want them. On rows
+// of all heads (row stride heads × hd) oneDNN ran its older gemm:jit kernel instead, and bf16 attention was slower
+// than fp32 on the 16-core host (vision 1 MP of the 9B 8.6 -> 10.0 s).
+void narrow_heads_to_bf16(const float* x, int64_t rows, int64_t heads, int64_t hd, int64_t stride, uint16_t* out) {
+#pragma omp parallel for collapse(2) schedule(static) if (rows * heads * hd > 65536)
+    for (int64_t h = 0; h < heads; ++h)
+        for (int64_t r = 0; r < rows; ++r)
+            narrow_to_bf16(x + r * stride + h * hd, hd, out + (h * rows + r) * hd);
+}
+
 // Long attention (prefill, the vision tower) as matrix products: per head, a block of query rows against every key it
 // may see — scores by one oneDNN product, a row softmax, the weighted sum of values by a second product. The block
 // has as many rows as fit in about 32 MB of scores, so memory stays O(rows · n_k), never n_q × n_k, and the softmax
@@ -433,28 +456,38 @@ bool attention_gemm(const float* q, const float* k, const float* v, float* out, 
     const int64_t hd = s.head_dim, group = s.n_head / s.n_head_kv;
     const int64_t QB    = std::clamp<int64_t>((int64_t(8) << 20) / std::max<int64_t>(1, s.n_k) / 16 * 16, 16, 1024);
     const float   scale = 1.f / std::sqrt(float(hd));
+    // GLMV_BF16_ATTENTION=0 keeps this attention in fp32 under bf16 products (a measurement switch).
+    static const bool bf16_allowed = [] {
+        const char* env = std::getenv("GLMV_BF16_ATTENTION");
+        return !(env && std::string(env) == "0");
+    }();
+    const bool                             bf16 = s.bf16_products && bf16_allowed;
     static thread_local std::vector<float> scores_buffer;
     scores_buffer.resize(size_t(std::min(QB, s.n_q) * s.n_k));
     float* const scores = scores_buffer.data(); // workers reach the caller's buffer through this pointer
     using Bf16s         = std::vector<uint16_t, NoInitAllocator<uint16_t>>;
     static thread_local Bf16s q16, k16, v16, p16;
+    static thread_local std::vector<float> head_out_buffer;
+    float*                                 head_out = nullptr; // workers reach the caller's buffer through this
     const int64_t             QD = s.n_head * hd, KD = s.n_head_kv * hd;
-    if (s.bf16_products) {
+    if (bf16) {
         q16.resize(size_t(s.n_q * QD)), k16.resize(size_t(s.n_k * KD)), v16.resize(size_t(s.n_k * KD));
         p16.resize(scores_buffer.size());
-        narrow_rows_to_bf16(q, s.n_q, QD, s.q_stride, q16.data());
-        narrow_rows_to_bf16(k, s.n_k, KD, s.k_stride, k16.data());
-        narrow_rows_to_bf16(v, s.n_k, KD, s.v_stride, v16.data());
+        head_out_buffer.resize(size_t(std::min(QB, s.n_q) * hd));
+        head_out = head_out_buffer.data();
+        narrow_heads_to_bf16(q, s.n_q, s.n_head, hd, s.q_stride, q16.data());
+        narrow_heads_to_bf16(k, s.n_k, s.n_head_kv, hd, s.k_stride, k16.data());
+        narrow_heads_to_bf16(v, s.n_k, s.n_head_kv, hd, s.v_stride, v16.data());
     }
     for (int64_t h = 0; h < s.n_head; ++h) {
         const int64_t kvh = h / group;
         for (int64_t q0 = 0; q0 < s.n_q; q0 += QB) {
             const int64_t nq    = std::min(QB, s.n_q - q0);
             const int64_t k_end = s.causal ? std::min(s.n_k, s.q_offset + q0 + nq) : s.n_k;
-            if (s.bf16_products) {
+            if (bf16) {
                 GemmOperandsBf16 qk;
-                qk.a = q16.data() + q0 * QD + h * hd, qk.lda = QD;
-                qk.b = k16.data() + kvh * hd, qk.ldb = KD, qk.b_columns = true;
+                qk.a = q16.data() + (h * s.n_q + q0) * hd, qk.lda = hd;
+                qk.b = k16.data() + kvh * s.n_k * hd, qk.ldb = hd, qk.b_columns = true;
                 qk.c = scores, qk.ldc = k_end;
                 if (!gemm_bf16_operands(nq, k_end, hd, qk, scale)) return false;
             } else {
@@ -472,13 +505,16 @@ bool attention_gemm(const float* q, const float* k, const float* v, float* out, 
                               -std::numeric_limits<float>::infinity());
             }
             if (!softmax_rows(scores, nq, k_end)) return false;
-            if (s.bf16_products) {
+            if (bf16) {
                 narrow_rows_to_bf16(scores, nq, k_end, k_end, p16.data());
                 GemmOperandsBf16 pv;
                 pv.a = p16.data(), pv.lda = k_end;
-                pv.b = v16.data() + kvh * hd, pv.ldb = KD, pv.b_columns = false;
-                pv.c = out + q0 * s.out_stride + h * hd, pv.ldc = s.out_stride;
+                pv.b = v16.data() + kvh * s.n_k * hd, pv.ldb = hd, pv.b_columns = false;
+                pv.c = head_out, pv.ldc = hd; // dense: with the output's row stride oneDNN left brgemm for gemm:jit
                 if (!gemm_bf16_operands(nq, hd, k_end, pv)) return false;
+#pragma omp parallel for schedule(static) if (nq * hd > 65536)
+                for (int64_t i = 0; i < nq; ++i)
+                    std::memcpy(out + (q0 + i) * s.out_stride + h * hd, head_out + i * hd, size_t(hd) * 4);
             } else {
                 GemmOperands pv;
                 pv.a = scores, pv.lda = k_end;
