@@ -74,7 +74,9 @@ TEST(ModelConfig, MalformedConfigsAreRejectedWithTheFieldNamed) {
         c.mutate(j);
         auto r = parse_model_config(j.dump(), "config.json");
         EXPECT_FALSE(r.ok()) << c.what;
-        if (!r.ok()) EXPECT_NE(r.status().message().find(c.expect_in_message), std::string::npos) << r.status().message();
+        if (!r.ok()) {
+            EXPECT_NE(r.status().message().find(c.expect_in_message), std::string::npos) << r.status().message();
+        }
     }
     EXPECT_FALSE(parse_model_config("{not json", "config.json").ok());
     EXPECT_FALSE(parse_model_config("[1,2]", "config.json").ok());

@@ -59,7 +59,9 @@ TEST(Quantized, Q8AndQ4StayCloseToBf16OnTheFixture) {
         lp.weights = f;
         auto m     = Model::load(test::tiny_model_dir(), lp);
         ASSERT_TRUE(m.ok()) << m.status().to_string();
-        if (f != WeightFormat::bf16) EXPECT_LT(m.value()->weight_bytes(), Model::load(test::tiny_model_dir()).value()->weight_bytes());
+        if (f != WeightFormat::bf16) {
+            EXPECT_LT(m.value()->weight_bytes(), Model::load(test::tiny_model_dir()).value()->weight_bytes());
+        }
         Session s(m.value());
         ASSERT_TRUE(s.forward_all(in, &logits[f]).ok());
     }

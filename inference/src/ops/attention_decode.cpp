@@ -13,7 +13,9 @@
 
 // The 64-byte vectors below only pass between always-inlined functions, never across a call, so GCC's note that
 // their calling convention depends on AVX-512 does not apply.
-#if defined(__GNUC__) && !defined(__clang__)
+#if defined(__clang__)
+#pragma clang diagnostic ignored "-Wpsabi"
+#elif defined(__GNUC__)
 #pragma GCC diagnostic ignored "-Wpsabi"
 #endif
 

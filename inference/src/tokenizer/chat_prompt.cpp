@@ -49,7 +49,7 @@ struct Builder {
 
 Result<ChatPrompt> build_chat_prompt(const Tokenizer& tok, const ModelConfig& cfg, const std::vector<ChatMessage>& messages,
                                      const ChatPromptOptions& opt) {
-    Builder      b{tok, cfg, {}};
+    Builder       b{tok, cfg, {}, {}};
     const int64_t merge = cfg.vision.spatial_merge_size * cfg.vision.spatial_merge_size;
     // Text segments go through the tokenizer (which splits special tokens out, as the reference does); media
     // placeholders are appended as ids directly so that their counts never depend on tokenisation.
