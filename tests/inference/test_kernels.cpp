@@ -8,6 +8,7 @@
 
 #include "../../inference/src/ops/gemv.h"
 #include "../../inference/src/ops/kernels.h"
+#include "../../inference/src/ops/quant_blocks.h"
 #include "glmv/inference/safetensors.h"
 #include "test_util.h"
 
@@ -210,18 +211,33 @@ TEST(Kernels, GemvMatchesPerRowReferences) {
                 ops::quantize_row_q8(wf.data() + r * n, n, q8.data() + r * n, s8.data() + r * G);
                 ops::quantize_row_q4(wf.data() + r * n, n, q4.data() + r * n / 2, s4.data() + r * G);
             }
+            // The engine's blocks of four rows (quant_blocks.h), padding rows and groups included.
+            auto blocks_of = [&](ops::Quant q, const uint8_t* data, const float* scales) {
+                const ops::QuantBlockShape shape{q, rows, n};
+                const int64_t              row_bytes = q == ops::Quant::q8 ? n : n / 2;
+                std::vector<uint8_t>       b(size_t(shape.bytes()));
+                for (int64_t blk = 0; blk < shape.blocks(); ++blk)
+                    ops::pack_quant_block(shape, data + blk * 4 * row_bytes, scales + blk * 4 * G,
+                                          std::min<int64_t>(4, rows - blk * 4), b.data() + blk * shape.block_bytes());
+                return b;
+            };
+            const auto b8 = blocks_of(ops::Quant::q8, reinterpret_cast<const uint8_t*>(q8.data()), s8.data());
+            const auto b4 = blocks_of(ops::Quant::q4, q4.data(), s4.data());
+            const int64_t nb = (rows + 3) / 4;
+            std::vector<float> yb(size_t(nb * 4), std::nanf(""));
             // The integer kernels quantise x to int8 per group of 32: about 0.6 % of each group's largest value per
             // element, so the error grows like √n.
             const double tol = 2e-2 * std::sqrt(double(n));
             ops::gemv_prepare(x.data(), n, ops::GemvWeights::q8, v);
-            ops::gemv_q8_rows(v, q8.data(), s8.data(), rows, y.data());
-            for (int64_t r = 0; r < rows; ++r)
-                EXPECT_NEAR(y[size_t(r)], ops::reference_dot_q8(x.data(), q8.data() + r * n, s8.data() + r * G, n), tol)
+            ops::gemv_q8_blocks(v, b8.data(), nb, yb.data());
+            for (int64_t r = 0; r < nb * 4; ++r)
+                EXPECT_NEAR(yb[size_t(r)], r < rows ? ops::reference_dot_q8(x.data(), q8.data() + r * n, s8.data() + r * G, n) : 0., tol)
                     << "q8 n=" << n << " rows=" << rows << " r=" << r;
+            std::fill(yb.begin(), yb.end(), std::nanf(""));
             ops::gemv_prepare(x.data(), n, ops::GemvWeights::q4, v);
-            ops::gemv_q4_rows(v, q4.data(), s4.data(), rows, y.data());
-            for (int64_t r = 0; r < rows; ++r)
-                EXPECT_NEAR(y[size_t(r)], ops::reference_dot_q4(x.data(), q4.data() + r * n / 2, s4.data() + r * G, n), tol)
+            ops::gemv_q4_blocks(v, b4.data(), nb, yb.data());
+            for (int64_t r = 0; r < nb * 4; ++r)
+                EXPECT_NEAR(yb[size_t(r)], r < rows ? ops::reference_dot_q4(x.data(), q4.data() + r * n / 2, s4.data() + r * G, n) : 0., tol)
                     << "q4 n=" << n << " rows=" << rows << " r=" << r;
         }
     }
@@ -255,23 +271,22 @@ TEST(Kernels, PreparedVectorMatchesItsDefinition) {
         }
         ops::gemv_prepare(x.data(), n, ops::GemvWeights::q4, v);
         for (int64_t i = 0; i < n; ++i) ASSERT_EQ(v.q_natural[size_t(i)], q[size_t(i)]) << i;
-        for (int64_t b = 0; b < G / 4; ++b)
+        // Groups past the last are zeros up to whole chunks of four, like the weights' padding (quant_blocks.h).
+        const int64_t Gp     = (G + 3) / 4 * 4;
+        auto          q_at   = [&](int64_t i) { return i < n ? q[size_t(i)] : int8_t(0); };
+        auto          sc_at  = [&](int64_t g) { return g < G ? sc[size_t(g)] : 0.f; };
+        ASSERT_EQ(int64_t(v.q.size()), Gp * 32);
+        for (int64_t b = 0; b < Gp / 4; ++b)
             for (int64_t lane = 0; lane < 16; ++lane) {
                 const int64_t g = b * 4 + lane / 4, j0 = lane % 4 * 4; // lane covers values j0..j0+3 of group g's halves
                 int32_t       bias = 0;
                 for (int64_t j = j0; j < j0 + 4; ++j) {
-                    ASSERT_EQ(v.q[size_t(b * 128 + lane * 4 + j - j0)], q[size_t(g * 32 + j)]);
-                    ASSERT_EQ(v.q[size_t(b * 128 + 64 + lane * 4 + j - j0)], q[size_t(g * 32 + 16 + j)]);
-                    bias += 8 * (q[size_t(g * 32 + j)] + q[size_t(g * 32 + 16 + j)]);
+                    ASSERT_EQ(v.q[size_t(b * 128 + lane * 4 + j - j0)], q_at(g * 32 + j));
+                    ASSERT_EQ(v.q[size_t(b * 128 + 64 + lane * 4 + j - j0)], q_at(g * 32 + 16 + j));
+                    bias += 8 * (q_at(g * 32 + j) + q_at(g * 32 + 16 + j));
                 }
                 ASSERT_EQ(v.q4_bias[size_t(b * 16 + lane)], bias) << "block " << b << " lane " << lane;
-                ASSERT_EQ(v.lane_scale[size_t(b * 16 + lane)], sc[size_t(g)]);
+                ASSERT_EQ(v.lane_scale[size_t(b * 16 + lane)], sc_at(g));
             }
-        for (int64_t g = 0; g < G / 4 * 4; ++g) { // what the +8 offset of the nibbles adds to group g, x-scaled
-            int32_t sum = 0;
-            for (int64_t j = 0; j < 32; ++j)
-                sum += q[size_t(g * 32 + j)];
-            ASSERT_EQ(v.q4_group_bias[size_t(g)], float(8 * sum) * sc[size_t(g)]) << "group " << g;
-        }
     }
 }

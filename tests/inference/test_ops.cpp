@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <cmath>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -16,6 +17,7 @@
 #include "../../inference/src/ops/attention_decode.h"
 #include "../../inference/src/ops/cpu_topology.h"
 #include "../../inference/src/ops/gemm.h"
+#include "../../inference/src/ops/kernels.h"
 #include "../../inference/src/ops/ops.h"
 #include "glmv/inference/safetensors.h"
 #include "test_util.h"
@@ -100,6 +102,45 @@ TEST(Linear, EveryWeightFormatAndRowCountMatchesDoubleReference) {
 TEST(Linear, FewRowsRunTheVectorKernelsBlockByBlock) {
     for (const char* kind : {"bf16", "q8", "q4"})
         for (int64_t M : {2, 5, 64}) expect_linear_matches(M, 1000, 128, kind);
+}
+
+// The engine's blocks of four quantised rows (quant_blocks.h): quantising at load puts exactly the row-major bytes of
+// quantised folders (quantize_rows) into its blocks, every row comes back as the row-major dequantisation bit for
+// bit, and the padding (rows past a multiple of 4, groups past a multiple of 4) adds nothing to a product.
+TEST(Linear, QuantisedBlocksHoldTheRowMajorRows) {
+    for (const auto q : {ops::Quant::q8, ops::Quant::q4})
+        for (int64_t rows : {1, 3, 4, 9})
+            for (int64_t cols : {32, 96, 160, 4096}) {
+                SCOPED_TRACE(std::string(q == ops::Quant::q8 ? "q8" : "q4") + " rows=" + std::to_string(rows) +
+                             " cols=" + std::to_string(cols));
+                auto             t = make_weight(rows, cols, "bf16", uint64_t(rows * cols));
+                ops::OwnedBytes  data;
+                ops::OwnedFloats scales;
+                ops::quantize_rows(t.w, q, data, scales);
+                const ops::WeightMatrix packed = ops::pack_quantized_rows(q, data.data(), scales.data(), rows, cols);
+                ops::quantize_matrix(t.w, q);
+                ASSERT_EQ(t.w.bytes(), packed.bytes());
+                ASSERT_EQ(0, std::memcmp(t.w.data, packed.data, size_t(packed.bytes())));
+                const int64_t      G = cols / 32, row_bytes = q == ops::Quant::q8 ? cols : cols / 2;
+                std::vector<float> got(static_cast<size_t>(cols)), want(static_cast<size_t>(cols));
+                for (int64_t r = 0; r < rows; ++r) {
+                    ops::weight_row_to_f32(packed, r, got.data());
+                    if (q == ops::Quant::q8)
+                        ops::dequantize_row_q8(reinterpret_cast<const int8_t*>(data.data()) + r * row_bytes,
+                                               scales.data() + r * G, cols, want.data());
+                    else
+                        ops::dequantize_row_q4(data.data() + r * row_bytes, scales.data() + r * G, cols, want.data());
+                    ASSERT_EQ(0, std::memcmp(got.data(), want.data(), got.size() * 4)) << "row " << r;
+                }
+                // One product over the padded block form: NaN-free, and padding rows never written past `rows`.
+                std::vector<float> x(size_t(cols), 1.f), y(size_t(rows) + 1, -7.f);
+                ops::linear(x.data(), 1, packed, nullptr, y.data());
+                EXPECT_EQ(y[size_t(rows)], -7.f) << "wrote past the last row";
+                for (int64_t r = 0; r < rows; ++r) EXPECT_TRUE(std::isfinite(y[size_t(r)]));
+            }
+    // Ragged row counts through linear(), against the double reference.
+    for (const char* kind : {"q8", "q4"})
+        for (int64_t M : {1, 3}) expect_linear_matches(M, 203, 96, kind);
 }
 
 TEST(Linear, LongRowsAreWidenedInSeveralSlabs) {

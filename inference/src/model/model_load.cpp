@@ -1,5 +1,6 @@
 // Model::load: config → expected tensor table → bind every tensor (shape + dtype checked) without copying; then
-// quantise at load, unless the folder was written by glmv-cli quantize (its q8/q4 tensors are bound as mapped).
+// quantise at load, unless the folder was written by glmv-cli quantize (its q8/q4 tensors are repacked into
+// the engine's blocks of four rows, not quantised again).
 #include <filesystem>
 #include <omp.h>
 
@@ -80,11 +81,14 @@ Status bind_vision(const VisionConfig& v, TensorChecker& c, VisionWeights* w) {
 
 // The matrices q8/q4 apply to (can_quantize), bound by the folder's stored format: an ordinary folder binds them
 // dense and lists them for quantisation (at load, or by glmv-cli quantize); a quantised folder binds the stored
-// data and scales, mapped as they are.
+// data and scales, repacked into blocks (quant_blocks.h).
 struct LinearBinder {
     TensorChecker&                  checker;
     WeightFormat                    stored;
     std::vector<QuantizableMatrix>* quantizable;
+    // What repacking a quantised folder's matrices into blocks adds to the bytes of their files (padding rows and
+    // groups to fours).
+    int64_t block_padding_bytes = 0;
 
     void bind(WeightMatrix& w, const std::string& name, int64_t rows, int64_t cols) {
         if (stored != WeightFormat::bf16 && ops::can_quantize(cols)) {
@@ -109,14 +113,15 @@ struct LinearBinder {
             quantizable->push_back({"lm_head.weight", &head, embed_tensor, true});
     }
 
-    WeightMatrix quantized_view(const TensorView* data, const TensorView* scales, int64_t rows, int64_t cols) const {
-        WeightMatrix w;
-        w.quant  = quantized::to_quant(stored);
-        w.dtype  = data->dtype;
-        w.data   = data->data;
-        w.scales = reinterpret_cast<const float*>(scales->data); // alignment checked by quantized_file_format
-        w.rows   = rows;
-        w.cols   = cols;
+    // The folder's row-major tensors repacked into the engine's blocks of four rows (quant_blocks.h); the mapped
+    // pages are read once and dropped, so the folder is not held twice.
+    WeightMatrix quantized_view(const TensorView* data, const TensorView* scales, int64_t rows, int64_t cols) {
+        // alignment of the scales checked by quantized_file_format
+        WeightMatrix w = ops::pack_quantized_rows(quantized::to_quant(stored), data->data,
+                                                  reinterpret_cast<const float*>(scales->data), rows, cols);
+        drop_mapped_pages(data->data, data->nbytes);
+        drop_mapped_pages(scales->data, scales->nbytes);
+        block_padding_bytes += int64_t(w.bytes()) - int64_t(data->nbytes + scales->nbytes);
         return w;
     }
 };
@@ -197,7 +202,7 @@ Result<std::shared_ptr<const Model>> Model::load(const std::string& model_dir, c
     GLMV_RETURN_IF_ERROR(bind_vision(impl->config.vision, checker, &impl->vision));
     GLMV_RETURN_IF_ERROR(bind_text(impl->config.text, impl->config.tie_word_embeddings, checker, linear, &impl->text));
     GLMV_RETURN_IF_ERROR(checker.status().with_context(model_dir));
-    impl->weight_bytes = impl->store.total_bytes();
+    impl->weight_bytes = impl->store.total_bytes() + uint64_t(linear.block_padding_bytes);
     if (stored == WeightFormat::bf16 && params.weights != WeightFormat::bf16) {
         // Decoder matrices and the LM head are quantised; the vision tower and the embedding table stay in the
         // file's dtype (the vision tower is GEMM-bound, and embeddings are read one row per token). The byte count

@@ -197,9 +197,9 @@ struct Writer {
             part.data  = src.data + uint64_t(r0) * src_row;
             part.rows  = std::min(block, R - r0);
             part.cols  = C;
-            ops::quantize_matrix(part, quantized::to_quant(f));
-            auto           data   = std::make_shared<ops::OwnedBytes>(std::move(part.owned));
-            auto           scales = std::make_shared<ops::OwnedFloats>(std::move(part.owned_scales));
+            auto data   = std::make_shared<ops::OwnedBytes>();
+            auto scales = std::make_shared<ops::OwnedFloats>();
+            ops::quantize_rows(part, quantized::to_quant(f), *data, *scales);
             const uint64_t n      = data->size() + scales->size() * 4;
             GLMV_RETURN_IF_ERROR(out.push({data, data->data(), data->size(), offset + uint64_t(r0) * row_bytes}));
             GLMV_RETURN_IF_ERROR(out.push({scales, reinterpret_cast<const uint8_t*>(scales->data()), scales->size() * 4,

@@ -29,14 +29,8 @@ constexpr int64_t kPrefetchBytes = 1024;
 // were read before anything had asked for them: half of each 2 KB q4 row at the 9B's width of 4096. On the 16-core
 // host this raised the 151552 x 4096 product (from memory) from 77 to 105 GB/s in q4 and from 90 to 111 in q8, and
 // M4 decode by 39 % (q4), 25 % (q8) and 11 % (bf16) at context 512 (docs/performance.md). Requests past the block's
-// last row (another thread's, or past the matrix) are harmless: prefetches never fault.
-//
-// kScalePrefetch: the q8/q4 kernels also ask for each row's scales (one float per 32 weights, a separate array)
-// the same distance ahead in weights: 1 KB of q4 weights is 64 groups, 256 bytes of scales. Without it a q4 block
-// read eight streams of which the four short scale streams (512 bytes per row at 4096 columns, a new row every 2 KB
-// of weights) were left to the hardware prefetchers. 2-core VM (Zen 5), alternating binaries: one q4 product from
-// memory 26 / 20 / 27 -> 32 / 39 / 49 GB/s, M4 q4 decode 29.6 / 31.0 / 34.8 -> 42.4 / 54.1 / 42.5 tokens/s; q8
-// (4 KB of weights per 512 bytes of scales at 4096 columns) within noise.
+// last row (another thread's, or past the matrix) are harmless: prefetches never fault. (bf16 rows; q8/q4 weights
+// lie in blocks of four rows, one stream, and their kernels prefetch along it: block_prefetch_bytes.)
 template <int R>
 inline const char* ahead(const void* block, int64_t row_bytes, int k, int64_t at, int64_t distance = kPrefetchBytes) {
     const char*   base = static_cast<const char*>(block);
@@ -44,6 +38,9 @@ inline const char* ahead(const void* block, int64_t row_bytes, int k, int64_t at
     if (t < row_bytes) return base + k * row_bytes + t;
     return base + (k + R) * row_bytes + (t - row_bytes);
 }
+
+// Groups of a row of n weights, padded to whole chunks of four (quant_blocks.h).
+int64_t padded_groups(int64_t n) { return (n / kQuantGroup + 3) / 4 * 4; }
 
 enum class Tier { portable_or_avx2, avx2_blocks, avx2_int8, avx512, avx512_bf16, avx512_vnni };
 
@@ -130,91 +127,95 @@ __attribute__((target("avx512f,avx512bw"))) void bf16_block_avx512(const GemvVec
     }
 }
 
-// ---- q8 weights, AVX512-VNNI ------------------------------------------------------------------------------------
+// ---- q8/q4 weights in blocks of four rows (quant_blocks.h) -------------------------------------------------------
+
+// How far ahead of its reads a block kernel asks for its weights: the blocks are one sequential stream per thread
+// (weights and scales together), read as far ahead as the row-major kernels' eight streams together were.
+// GLMV_BLOCK_PREFETCH_BYTES overrides it (a measurement switch). 2-core Zen 5 VM, 27392 x 4096 from memory, medians
+// of 12 alternating runs: q4 1 KB 41.5, 2 KB 42.9, 4 KB 44.0, 8 KB 45.1 GB/s (row-major kernel 37.9).
+int64_t block_prefetch_bytes() {
+    static const int64_t d = [] {
+        const char* env = std::getenv("GLMV_BLOCK_PREFETCH_BYTES");
+        return env ? std::max<int64_t>(0, std::atoll(env)) : int64_t(4096);
+    }();
+    return d;
+}
+
+template <int64_t Bytes> inline void prefetch_chunk(const uint8_t* chunk, int64_t distance) {
+    for (int64_t l = 0; l < Bytes; l += 64)
+        _mm_prefetch(reinterpret_cast<const char*>(chunk + distance + l), _MM_HINT_T0);
+}
+
+constexpr int64_t kQ4Chunk = 4 * 64 + 64, kQ8Chunk = 4 * 128 + 64; // QuantBlockShape::chunk_bytes()
+
+// ---- q8, AVX512-VNNI ----------------------------------------------------------------------------------------------
 
 // vpdpbusd multiplies unsigned by signed bytes, so x goes in as q + 128 and the surplus 128·Σw is taken off with a
 // second vpdpbusd against ones. 64 weights (two groups) per step; each group's 8 lanes are scaled by
 // w_scale·x_scale before joining the fp32 accumulator.
-template <int R>
-__attribute__((target("avx512f,avx512bw,avx512vnni"))) void q8_block_vnni(const GemvVector& v, const int8_t* w,
-                                                                          const float* scales, float* y) {
-    const int64_t n = v.n, G = n / kQuantGroup, n64 = n / 64 * 64;
+__attribute__((target("avx512f,avx512bw,avx512vnni"))) void q8_block_vnni(const GemvVector& v, const uint8_t* block,
+                                                                          int64_t chunks, int64_t distance, float* y) {
     const __m512i ones = _mm512_set1_epi8(1);
-    const __m512i pick = _mm512_set_epi32(1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0);
-    __m512        acc[R];
-    for (int k = 0; k < R; ++k) acc[k] = _mm512_setzero_ps();
-    for (int64_t i = 0; i < n64; i += 64) {
-        const __m512i xu = _mm512_loadu_si512(v.q_offset.data() + i);
-        const __m512  xs = _mm512_loadu_ps(v.lane_scale.data() + i / 4);
-        const int64_t g  = i / kQuantGroup;
-        for (int k = 0; k < R; ++k) {
-            _mm_prefetch(ahead<R>(w, n, k, i), _MM_HINT_T0);
-            // The rows' scales are four more streams, asked for as far ahead as the weights (kScalePrefetch).
-            _mm_prefetch(ahead<R>(scales, G * 4, k, g * 4, kPrefetchBytes / kQuantGroup * 4), _MM_HINT_T0);
-            const __m512i wv = _mm512_loadu_si512(w + k * n + i);
-            const __m512i d  = _mm512_dpbusd_epi32(_mm512_setzero_si512(), xu, wv);
-            const __m512i s  = _mm512_dpbusd_epi32(_mm512_setzero_si512(), ones, wv);
-            const __m512  f  = _mm512_cvtepi32_ps(_mm512_sub_epi32(d, _mm512_slli_epi32(s, 7)));
-            const __m128  ws = _mm_castsi128_ps(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(scales + k * G + g)));
-            const __m512  sc = _mm512_mul_ps(_mm512_permutexvar_ps(pick, _mm512_zextps128_ps512(ws)), xs);
-            acc[k]           = _mm512_fmadd_ps(f, sc, acc[k]);
+    // Lanes 0-7 take scale 4k + 2h of the chunk's sixteen (row k, group 2h of the 64-weight half h), lanes 8-15 the next.
+    __m512i pick[4][2];
+    for (int k = 0; k < 4; ++k)
+        for (int h = 0; h < 2; ++h)
+            pick[k][h] = _mm512_set_epi32(4 * k + 2 * h + 1, 4 * k + 2 * h + 1, 4 * k + 2 * h + 1, 4 * k + 2 * h + 1,
+                                          4 * k + 2 * h + 1, 4 * k + 2 * h + 1, 4 * k + 2 * h + 1, 4 * k + 2 * h + 1,
+                                          4 * k + 2 * h, 4 * k + 2 * h, 4 * k + 2 * h, 4 * k + 2 * h, 4 * k + 2 * h,
+                                          4 * k + 2 * h, 4 * k + 2 * h, 4 * k + 2 * h);
+    __m512 acc[4];
+    for (int k = 0; k < 4; ++k) acc[k] = _mm512_setzero_ps();
+    for (int64_t c = 0; c < chunks; ++c) {
+        const uint8_t* s = block + c * kQ8Chunk;
+        prefetch_chunk<kQ8Chunk>(s, distance);
+        const __m512 sv = _mm512_loadu_ps(s + 512);
+        for (int h = 0; h < 2; ++h) {
+            const __m512i xu = _mm512_loadu_si512(v.q_offset.data() + c * 128 + h * 64);
+            const __m512  xs = _mm512_loadu_ps(v.lane_scale.data() + c * 32 + h * 16);
+            for (int k = 0; k < 4; ++k) {
+                const __m512i wv = _mm512_loadu_si512(s + k * 128 + h * 64);
+                const __m512i d  = _mm512_dpbusd_epi32(_mm512_setzero_si512(), xu, wv);
+                const __m512i sw = _mm512_dpbusd_epi32(_mm512_setzero_si512(), ones, wv);
+                const __m512  f  = _mm512_cvtepi32_ps(_mm512_sub_epi32(d, _mm512_slli_epi32(sw, 7)));
+                acc[k]           = _mm512_fmadd_ps(f, _mm512_mul_ps(_mm512_permutexvar_ps(pick[k][h], sv), xs), acc[k]);
+            }
         }
     }
-    for (int k = 0; k < R; ++k) {
-        float s = _mm512_reduce_add_ps(acc[k]);
-        for (int64_t g = n64 / kQuantGroup; g < G; ++g) { // an odd last group
-            int32_t d = 0;
-            for (int64_t j = 0; j < kQuantGroup; ++j) d += int32_t(v.q[g * kQuantGroup + j]) * w[k * n + g * kQuantGroup + j];
-            s += float(d) * scales[k * G + g] * v.scale[g];
-        }
-        y[k] = s;
-    }
+    for (int k = 0; k < 4; ++k) y[k] = _mm512_reduce_add_ps(acc[k]);
 }
 
-// ---- q4 weights, AVX512-VNNI ------------------------------------------------------------------------------------
+// ---- q4, AVX512-VNNI ----------------------------------------------------------------------------------------------
 
-// The nibbles are stored as value + 8 (0..15), already the unsigned operand vpdpbusd wants. The surplus 8·Σx of a
-// group, times the x scale (q4_group_bias, prepared once per vector), comes off once per row after the loop as a
-// dot product with the row's scales, instead of a subtraction in every step. 128 weights (four groups, 64 bytes) per
-// step.
-template <int R>
-__attribute__((target("avx512f,avx512bw,avx512vnni"))) void q4_block_vnni(const GemvVector& v, const uint8_t* w,
-                                                                          const float* scales, float* y) {
-    const int64_t n = v.n, G = n / kQuantGroup, G4 = G / 4 * 4;
-    const __m512i low  = _mm512_set1_epi8(0x0F);
-    const __m512i pick = _mm512_set_epi32(3, 3, 3, 3, 2, 2, 2, 2, 1, 1, 1, 1, 0, 0, 0, 0);
-    __m512        acc[R];
-    for (int k = 0; k < R; ++k) acc[k] = _mm512_setzero_ps();
-    for (int64_t g = 0; g < G4; g += 4) {
-        const int64_t b    = g / 4;
-        const __m512i xlo  = _mm512_loadu_si512(v.q.data() + b * 128);
-        const __m512i xhi  = _mm512_loadu_si512(v.q.data() + b * 128 + 64);
-        const __m512  xs   = _mm512_loadu_ps(v.lane_scale.data() + b * 16);
-        for (int k = 0; k < R; ++k) {
-            _mm_prefetch(ahead<R>(w, n / 2, k, g * 16), _MM_HINT_T0);
-            _mm_prefetch(ahead<R>(scales, G * 4, k, g * 4, kPrefetchBytes / 16 * 4), _MM_HINT_T0); // kScalePrefetch
-            const __m512i wv = _mm512_loadu_si512(w + k * n / 2 + g * 16);
+// The nibbles are stored as value + 8 (0..15), already the unsigned operand vpdpbusd wants; the surplus 8·Σx of
+// each lane (q4_bias, prepared once per vector) comes off in the integers, exactly. 128 weights (four groups, 64
+// bytes) per row and chunk.
+__attribute__((target("avx512f,avx512bw,avx512vnni"))) void q4_block_vnni(const GemvVector& v, const uint8_t* block,
+                                                                          int64_t chunks, int64_t distance, float* y) {
+    const __m512i low = _mm512_set1_epi8(0x0F);
+    __m512i       pick[4]; // row k: lanes 4j..4j+3 take scale 4k + j of the chunk's sixteen
+    for (int k = 0; k < 4; ++k)
+        pick[k] = _mm512_set_epi32(4 * k + 3, 4 * k + 3, 4 * k + 3, 4 * k + 3, 4 * k + 2, 4 * k + 2, 4 * k + 2, 4 * k + 2,
+                                   4 * k + 1, 4 * k + 1, 4 * k + 1, 4 * k + 1, 4 * k, 4 * k, 4 * k, 4 * k);
+    __m512 acc[4];
+    for (int k = 0; k < 4; ++k) acc[k] = _mm512_setzero_ps();
+    for (int64_t c = 0; c < chunks; ++c) {
+        const uint8_t* s = block + c * kQ4Chunk;
+        prefetch_chunk<kQ4Chunk>(s, distance);
+        const __m512i xlo  = _mm512_loadu_si512(v.q.data() + c * 128);
+        const __m512i xhi  = _mm512_loadu_si512(v.q.data() + c * 128 + 64);
+        const __m512i bias = _mm512_loadu_si512(v.q4_bias.data() + c * 16);
+        const __m512  xs   = _mm512_loadu_ps(v.lane_scale.data() + c * 16);
+        const __m512  sv   = _mm512_loadu_ps(s + 256);
+        for (int k = 0; k < 4; ++k) {
+            const __m512i wv = _mm512_loadu_si512(s + k * 64);
             __m512i       d  = _mm512_dpbusd_epi32(_mm512_setzero_si512(), _mm512_and_si512(wv, low), xlo);
             d                = _mm512_dpbusd_epi32(d, _mm512_and_si512(_mm512_srli_epi16(wv, 4), low), xhi);
-            const __m512 f   = _mm512_cvtepi32_ps(d);
-            const __m512 sc  = _mm512_mul_ps(_mm512_permutexvar_ps(pick, _mm512_zextps128_ps512(_mm_loadu_ps(scales + k * G + g))), xs);
-            acc[k]           = _mm512_fmadd_ps(f, sc, acc[k]);
+            const __m512 f   = _mm512_cvtepi32_ps(_mm512_sub_epi32(d, bias));
+            acc[k]           = _mm512_fmadd_ps(f, _mm512_mul_ps(_mm512_permutexvar_ps(pick[k], sv), xs), acc[k]);
         }
     }
-    for (int k = 0; k < R; ++k) {
-        __m512 surplus = _mm512_setzero_ps();
-        for (int64_t g = 0; g < G4; g += 16) {
-            const __mmask16 m = G4 - g >= 16 ? __mmask16(0xFFFF) : __mmask16((1u << (G4 - g)) - 1);
-            surplus           = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(m, scales + k * G + g),
-                                                _mm512_maskz_loadu_ps(m, v.q4_group_bias.data() + g), surplus);
-        }
-        float s = _mm512_reduce_add_ps(_mm512_sub_ps(acc[k], surplus));
-        if (G4 < G) { // up to three last groups: the float kernel
-            const int64_t off = G4 * kQuantGroup;
-            s += dot_q4(v.x + off, w + k * n / 2 + G4 * 16, scales + k * G + G4, n - off);
-        }
-        y[k] = s;
-    }
+    for (int k = 0; k < 4; ++k) y[k] = _mm512_reduce_add_ps(acc[k]);
 }
 
 // ---- AVX2, bf16 -------------------------------------------------------------------------------------------------
@@ -252,73 +253,88 @@ __attribute__((target("avx2,fma"))) void bf16_block_avx2(const GemvVector& v, co
 // Here x is quantised to int8 per group as for VNNI, and vpmaddubsw multiplies the unsigned nibbles (stored as
 // value + 8) by the signed x bytes: a pair of products is at most 2·15·127, and the low- and high-nibble pairs
 // together 7620, inside int16; vpmaddwd against ones sums them into int32 lanes. A 32-byte load holds groups g and
-// g + 1: its low nibbles are the first 16 weights of each, its high nibbles their last 16, so x is laid out per pair
-// of groups to match (gemv_prepare), and the + 8 comes off per lane as 8·Σ of the lane's x bytes (v.q4_bias).
-template <int R>
-__attribute__((target("avx2,fma"))) void q4_block_avx2(const GemvVector& v, const uint8_t* w, const float* scales,
-                                                       float* y) {
-    const int64_t n = v.n, G = n / kQuantGroup, P = G / 2;
+// g + 1 (half h of a row's 64 bytes in a chunk: groups 4c + 2h and 4c + 2h + 1): its low nibbles are the first 16
+// weights of each, its high nibbles their last 16, so x is laid out per pair of groups to match (gemv_prepare), and
+// the + 8 comes off per lane as 8·Σ of the lane's x bytes (v.q4_bias).
+__attribute__((target("avx2,fma"))) void q4_block_avx2(const GemvVector& v, const uint8_t* block, int64_t chunks,
+                                                       int64_t distance, float* y) {
     const __m256i low   = _mm256_set1_epi8(0x0F);
     const __m256i ones  = _mm256_set1_epi16(1);
     const __m256i split = _mm256_set_epi32(1, 1, 1, 1, 0, 0, 0, 0); // lanes 0-3: group g, 4-7: group g + 1
-    __m256        acc[R];
-    for (int k = 0; k < R; ++k)
+    __m256        acc[4];
+    for (int k = 0; k < 4; ++k)
         acc[k] = _mm256_setzero_ps();
-    for (int64_t p = 0; p < P; ++p) {
-        const __m256i xlo  = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(v.q.data() + p * 64));
-        const __m256i xhi  = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(v.q.data() + p * 64 + 32));
-        const __m256i bias = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(v.q4_bias.data() + p * 8));
-        const __m256  xs   = _mm256_loadu_ps(v.lane_scale.data() + p * 8);
-        for (int k = 0; k < R; ++k) {
-            _mm_prefetch(ahead<R>(w, n / 2, k, p * 32), _MM_HINT_T0);
-            _mm_prefetch(ahead<R>(scales, G * 4, k, p * 8, kPrefetchBytes / 16 * 4), _MM_HINT_T0); // kScalePrefetch
-            const __m256i wv = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w + k * n / 2 + p * 32));
-            const __m256i lo = _mm256_and_si256(wv, low);
-            const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(wv, 4), low);
-            const __m256i pr = _mm256_add_epi16(_mm256_maddubs_epi16(lo, xlo), _mm256_maddubs_epi16(hi, xhi));
-            const __m256i d  = _mm256_sub_epi32(_mm256_madd_epi16(pr, ones), bias);
-            const __m128  w2 =
-                _mm_castsi128_ps(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(scales + k * G + 2 * p)));
-            const __m256 ws = _mm256_permutevar8x32_ps(_mm256_castps128_ps256(w2), split);
-            acc[k]          = _mm256_fmadd_ps(_mm256_cvtepi32_ps(d), _mm256_mul_ps(ws, xs), acc[k]);
+    for (int64_t c = 0; c < chunks; ++c) {
+        const uint8_t* s = block + c * kQ4Chunk;
+        prefetch_chunk<kQ4Chunk>(s, distance);
+        const float* sc = reinterpret_cast<const float*>(s + 256);
+        for (int h = 0; h < 2; ++h) {
+            const int64_t p    = 2 * c + h;
+            const __m256i xlo  = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(v.q.data() + p * 64));
+            const __m256i xhi  = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(v.q.data() + p * 64 + 32));
+            const __m256i bias = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(v.q4_bias.data() + p * 8));
+            const __m256  xs   = _mm256_loadu_ps(v.lane_scale.data() + p * 8);
+            for (int k = 0; k < 4; ++k) {
+                const __m256i wv = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(s + k * 64 + h * 32));
+                const __m256i lo = _mm256_and_si256(wv, low);
+                const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(wv, 4), low);
+                const __m256i pr = _mm256_add_epi16(_mm256_maddubs_epi16(lo, xlo), _mm256_maddubs_epi16(hi, xhi));
+                const __m256i d  = _mm256_sub_epi32(_mm256_madd_epi16(pr, ones), bias);
+                const __m128  w2 = _mm_castsi128_ps(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(sc + 4 * k + 2 * h)));
+                const __m256  ws = _mm256_permutevar8x32_ps(_mm256_castps128_ps256(w2), split);
+                acc[k]           = _mm256_fmadd_ps(_mm256_cvtepi32_ps(d), _mm256_mul_ps(ws, xs), acc[k]);
+            }
         }
     }
-    for (int k = 0; k < R; ++k) {
-        float s = hsum256(acc[k]);
-        if (2 * P < G) { // an odd last group: the float kernel
-            const int64_t off = 2 * P * kQuantGroup;
-            s += dot_q4(v.x + off, w + k * n / 2 + 2 * P * 16, scales + k * G + 2 * P, n - off);
-        }
-        y[k] = s;
-    }
+    for (int k = 0; k < 4; ++k)
+        y[k] = hsum256(acc[k]);
 }
 
 // q8 on the same tier: x quantised to int8 per group as for q4; vpmaddubsw needs one unsigned operand, so |w| meets x
 // with w's sign (vpsignb): products of at most 127·127, pairs within int16 (weights are quantised to ±127, never
 // −128). One 32-byte load is one group. The fp32 kernel it replaces (dot_q8) computed 32 conversions and 4 FMAs per
 // group, one row at a time.
-template <int R>
-__attribute__((target("avx2,fma"))) void q8_block_avx2(const GemvVector& v, const int8_t* w, const float* scales,
-                                                       float* y) {
-    const int64_t n = v.n, G = n / kQuantGroup;
+__attribute__((target("avx2,fma"))) void q8_block_avx2(const GemvVector& v, const uint8_t* block, int64_t chunks,
+                                                       int64_t distance, float* y) {
     const __m256i ones = _mm256_set1_epi16(1);
-    __m256        acc[R];
-    for (int k = 0; k < R; ++k)
+    __m256        acc[4];
+    for (int k = 0; k < 4; ++k)
         acc[k] = _mm256_setzero_ps();
-    for (int64_t g = 0; g < G; ++g) {
-        const __m256i x  = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(v.q.data() + g * kQuantGroup));
-        const float   xs = v.scale[size_t(g)];
-        for (int k = 0; k < R; ++k) {
-            _mm_prefetch(ahead<R>(w, n, k, g * kQuantGroup), _MM_HINT_T0);
-            _mm_prefetch(ahead<R>(scales, G * 4, k, g * 4, kPrefetchBytes / kQuantGroup * 4), _MM_HINT_T0);
-            const __m256i wv = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w + k * n + g * kQuantGroup));
-            const __m256i pr = _mm256_maddubs_epi16(_mm256_sign_epi8(wv, wv), _mm256_sign_epi8(x, wv));
-            const __m256  d  = _mm256_cvtepi32_ps(_mm256_madd_epi16(pr, ones));
-            acc[k]           = _mm256_fmadd_ps(d, _mm256_set1_ps(scales[k * G + g] * xs), acc[k]);
+    for (int64_t c = 0; c < chunks; ++c) {
+        const uint8_t* s = block + c * kQ8Chunk;
+        prefetch_chunk<kQ8Chunk>(s, distance);
+        const float* sc = reinterpret_cast<const float*>(s + 512);
+        for (int j = 0; j < 4; ++j) {
+            const int64_t g  = 4 * c + j;
+            const __m256i x  = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(v.q.data() + g * kQuantGroup));
+            const float   xs = v.scale[size_t(g)];
+            for (int k = 0; k < 4; ++k) {
+                const __m256i wv = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(s + k * 128 + j * 32));
+                const __m256i pr = _mm256_maddubs_epi16(_mm256_sign_epi8(wv, wv), _mm256_sign_epi8(x, wv));
+                const __m256  d  = _mm256_cvtepi32_ps(_mm256_madd_epi16(pr, ones));
+                acc[k]           = _mm256_fmadd_ps(d, _mm256_set1_ps(sc[4 * k + j] * xs), acc[k]);
+            }
         }
     }
-    for (int k = 0; k < R; ++k) {
+    for (int k = 0; k < 4; ++k)
         y[k] = hsum256(acc[k]);
+}
+
+// Portable (and AVX-512 without VNNI): the per-row dot products of kernels.cpp over each row's piece of a chunk.
+void quant_block_rows(const GemvVector& v, const uint8_t* block, int64_t chunks, float* y) {
+    const bool    q8  = v.kind == GemvWeights::q8;
+    const int64_t rcb = q8 ? 128 : 64, cb = q8 ? kQ8Chunk : kQ4Chunk, G = v.n / kQuantGroup;
+    for (int k = 0; k < 4; ++k) {
+        float s = 0;
+        for (int64_t c = 0; c < chunks; ++c) {
+            const uint8_t* chunk = block + c * cb;
+            float          sc[4];
+            std::memcpy(sc, chunk + 4 * rcb + 16 * k, sizeof sc);
+            const int64_t n = std::min<int64_t>(4, G - 4 * c) * kQuantGroup;
+            const float*  x = v.x + c * 4 * kQuantGroup;
+            s += q8 ? dot_q8(x, reinterpret_cast<const int8_t*>(chunk + k * rcb), sc, n) : dot_q4(x, chunk + k * rcb, sc, n);
+        }
+        y[k] = s;
     }
 }
 
@@ -417,46 +433,43 @@ void gemv_prepare(const float* x, int64_t n, GemvWeights kind, GemvVector& v) {
         for (int64_t j = 0; j < n / 2; ++j) v.even[size_t(j)] = x[2 * j], v.odd[size_t(j)] = x[2 * j + 1];
         break;
     case Tier::avx512_vnni: {
-        // The same per-group int8 rule as q8 weights (amax / 127).
+        // The same per-group int8 rule as q8 weights (amax / 127), padded with zeros to whole chunks of four groups
+        // (the weights' padding, quant_blocks.h).
+        const int64_t        Gp = padded_groups(n);
         std::vector<int8_t>& q = kind == GemvWeights::q8 ? v.q : v.q_natural;
-        q.resize(size_t(n));
-        v.scale.resize(size_t(n / kQuantGroup));
-        if (kind == GemvWeights::q8) v.q_offset.resize(size_t(n));
+        q.assign(size_t(Gp * kQuantGroup), 0);
+        v.scale.assign(size_t(Gp), 0.f);
+        if (kind == GemvWeights::q8) v.q_offset.assign(size_t(Gp * kQuantGroup), 0x80);
         quantize_q8_avx512(x, n, q.data(), v.scale.data(), kind == GemvWeights::q8 ? v.q_offset.data() : nullptr);
-        const int64_t G = n / kQuantGroup;
         if (kind == GemvWeights::q8) {
-            v.lane_scale.resize(size_t(n / 4));
-            for (int64_t g = 0; g < G; ++g) std::fill_n(v.lane_scale.begin() + g * 8, 8, v.scale[size_t(g)]);
+            v.lane_scale.resize(size_t(Gp * 8));
+            for (int64_t g = 0; g < Gp; ++g) std::fill_n(v.lane_scale.begin() + g * 8, 8, v.scale[size_t(g)]);
         } else {
             // Blocks of four groups: 64 bytes with each group's first 16 values (they meet the low nibbles), then
             // 64 bytes with their last 16 (the high nibbles). Lane l of a block covers bytes 4l..4l+3 of both.
-            const int64_t B = G / 4;
+            const int64_t B = Gp / 4;
             v.q.resize(size_t(B * 128));
             v.q4_bias.resize(size_t(B * 16));
             v.lane_scale.resize(size_t(B * 16));
-            v.q4_group_bias.resize(size_t(B * 4));
             arrange_q4_avx512(v.q_natural.data(), B, v.q.data(), v.q4_bias.data());
-            for (int64_t g = 0; g < B * 4; ++g) {
-                std::fill_n(v.lane_scale.begin() + g * 4, 4, v.scale[size_t(g)]);
-                // Lanes 4(g%4)..4(g%4)+3 of block g/4 hold group g's surplus.
-                const int32_t* lanes       = v.q4_bias.data() + (g / 4) * 16 + (g % 4) * 4;
-                v.q4_group_bias[size_t(g)] = float(lanes[0] + lanes[1] + lanes[2] + lanes[3]) * v.scale[size_t(g)];
-            }
+            for (int64_t g = 0; g < Gp; ++g) std::fill_n(v.lane_scale.begin() + g * 4, 4, v.scale[size_t(g)]);
         }
         break;
     }
     case Tier::avx2_int8: {
-        // x to int8 per group by the q8 weight rule; for q4 then per pair of groups 32 bytes of their first 16
-        // values and 32 of their last 16, with each lane's 8·Σ and x scale (q4_block_avx2).
-        v.scale.resize(size_t(n / kQuantGroup));
+        // x to int8 per group by the q8 weight rule, padded with zeros to whole chunks of four groups; for q4 then
+        // per pair of groups 32 bytes of their first 16 values and 32 of their last 16, with each lane's 8·Σ and x
+        // scale (q4_block_avx2).
+        const int64_t Gp = padded_groups(n);
+        v.scale.assign(size_t(Gp), 0.f);
         if (kind == GemvWeights::q8) {
-            v.q.resize(size_t(n));
+            v.q.assign(size_t(Gp * kQuantGroup), 0);
             quantize_row_q8(x, n, v.q.data(), v.scale.data());
             break;
         }
-        v.q_natural.resize(size_t(n));
+        v.q_natural.assign(size_t(Gp * kQuantGroup), 0);
         quantize_row_q8(x, n, v.q_natural.data(), v.scale.data());
-        const int64_t P = n / kQuantGroup / 2;
+        const int64_t P = Gp / 2;
         v.q.resize(size_t(P * 64));
         v.q4_bias.resize(size_t(P * 8));
         v.lane_scale.resize(size_t(P * 8));
@@ -498,33 +511,30 @@ void gemv_bf16_rows(const GemvVector& v, const uint16_t* w, int64_t rows, float*
     }
 }
 
-void gemv_q8_rows(const GemvVector& v, const int8_t* w, const float* scales, int64_t rows, float* y) {
-    const int64_t n = v.n, G = n / kQuantGroup;
-    if (tier(GemvWeights::q8) == Tier::avx512_vnni) {
-        four_at_a_time(rows, [&](auto R, int64_t r) { q8_block_vnni<decltype(R)::value>(v, w + r * n, scales + r * G, y + r); });
-        return;
+namespace {
+
+using BlockKernel = void (*)(const GemvVector&, const uint8_t*, int64_t, int64_t, float*);
+
+void gemv_blocks(const GemvVector& v, GemvWeights kind, int64_t chunk_bytes, BlockKernel vnni, BlockKernel avx2,
+                 const uint8_t* blocks, int64_t n_blocks, float* y) {
+    const int64_t chunks = padded_groups(v.n) / 4, stride = chunks * chunk_bytes, d = block_prefetch_bytes();
+    const Tier    t      = tier(kind);
+    for (int64_t b = 0; b < n_blocks; ++b) {
+        const uint8_t* blk = blocks + b * stride;
+        if (t == Tier::avx512_vnni) vnni(v, blk, chunks, d, y + 4 * b);
+        else if (t == Tier::avx2_int8) avx2(v, blk, chunks, d, y + 4 * b);
+        else quant_block_rows(v, blk, chunks, y + 4 * b);
     }
-    if (tier(GemvWeights::q8) == Tier::avx2_int8) {
-        four_at_a_time(
-            rows, [&](auto R, int64_t r) { q8_block_avx2<decltype(R)::value>(v, w + r * n, scales + r * G, y + r); });
-        return;
-    }
-    for (int64_t r = 0; r < rows; ++r) y[r] = dot_q8(v.x, w + r * n, scales + r * G, n);
 }
 
-void gemv_q4_rows(const GemvVector& v, const uint8_t* w, const float* scales, int64_t rows, float* y) {
-    const int64_t n = v.n, G = n / kQuantGroup;
-    if (tier(GemvWeights::q4) == Tier::avx512_vnni) {
-        four_at_a_time(rows, [&](auto R, int64_t r) { q4_block_vnni<decltype(R)::value>(v, w + r * n / 2, scales + r * G, y + r); });
-        return;
-    }
-    if (tier(GemvWeights::q4) == Tier::avx2_int8) {
-        four_at_a_time(rows, [&](auto R, int64_t r) {
-            q4_block_avx2<decltype(R)::value>(v, w + r * n / 2, scales + r * G, y + r);
-        });
-        return;
-    }
-    for (int64_t r = 0; r < rows; ++r) y[r] = dot_q4(v.x, w + r * n / 2, scales + r * G, n);
+} // namespace
+
+void gemv_q8_blocks(const GemvVector& v, const uint8_t* blocks, int64_t n_blocks, float* y) {
+    gemv_blocks(v, GemvWeights::q8, kQ8Chunk, q8_block_vnni, q8_block_avx2, blocks, n_blocks, y);
+}
+
+void gemv_q4_blocks(const GemvVector& v, const uint8_t* blocks, int64_t n_blocks, float* y) {
+    gemv_blocks(v, GemvWeights::q4, kQ4Chunk, q4_block_vnni, q4_block_avx2, blocks, n_blocks, y);
 }
 
 const char* gemv_isa(GemvWeights kind) {

@@ -6,6 +6,7 @@
 #include "ops/gemm.h"
 #include "ops/gemv.h"
 #include "ops/kernels.h"
+#include "ops/quant_blocks.h"
 #include "ops/simd_intrinsics.h"
 
 #include <omp.h>
@@ -26,22 +27,16 @@ using MapConst  = Eigen::Map<const RowMatrix, 0, Eigen::OuterStride<>>;
 using MapMut    = Eigen::Map<RowMatrix, 0, Eigen::OuterStride<>>;
 
 uint64_t WeightMatrix::bytes() const {
-    const uint64_t n = uint64_t(rows) * uint64_t(cols);
-    switch (quant) {
-    case Quant::q8: return n + n / kQuantGroup * 4;
-    case Quant::q4: return n / 2 + n / kQuantGroup * 4;
-    case Quant::none: break;
-    }
-    return n * dtype_size(dtype);
+    if (quant != Quant::none) return block_shape(*this).bytes();
+    return uint64_t(rows) * uint64_t(cols) * dtype_size(dtype);
 }
 
 bool can_quantize(int64_t cols) { return cols % kQuantGroup == 0; }
 
-void quantize_matrix(WeightMatrix& w, Quant q) {
-    if (q == Quant::none || w.quant != Quant::none || w.empty() || !can_quantize(w.cols)) return;
-    const int64_t      R = w.rows, C = w.cols, G = C / kQuantGroup;
-    OwnedBytes         data(size_t(q == Quant::q8 ? R * C : R * C / 2)); // every byte and scale is written below
-    OwnedFloats        scales(size_t(R * G));
+void quantize_rows(const WeightMatrix& w, Quant q, OwnedBytes& data, OwnedFloats& scales) {
+    const int64_t R = w.rows, C = w.cols, G = C / kQuantGroup;
+    data.resize(size_t(q == Quant::q8 ? R * C : R * C / 2)); // every byte and scale is written below
+    scales.resize(size_t(R * G));
 #pragma omp parallel
     {
         std::vector<float> row(static_cast<size_t>(C));
@@ -52,24 +47,72 @@ void quantize_matrix(WeightMatrix& w, Quant q) {
             else quantize_row_q4(row.data(), C, data.data() + r * C / 2, scales.data() + r * G);
         }
     }
+}
+
+namespace {
+
+// Block b of `blocks` from four rows at a time in the row-major form (row_data(b) / row_scales(b) give the block's
+// first row), on all threads: the blocks' pages are first touched by the thread that writes them.
+template <typename RowsOf>
+OwnedBytes pack_blocks(const QuantBlockShape& shape, RowsOf&& rows_of) {
+    OwnedBytes blocks(size_t(shape.bytes()));
+#pragma omp parallel for schedule(static)
+    for (int64_t b = 0; b < shape.blocks(); ++b) {
+        const auto [data, scales] = rows_of(b);
+        pack_quant_block(shape, data, scales, std::min(kBlockRows, shape.rows - b * kBlockRows),
+                         blocks.data() + b * shape.block_bytes());
+    }
+    return blocks;
+}
+
+} // namespace
+
+void quantize_matrix(WeightMatrix& w, Quant q) {
+    if (q == Quant::none || w.quant != Quant::none || w.empty() || !can_quantize(w.cols)) return;
+    const int64_t         C = w.cols, G = C / kQuantGroup, row_bytes = q == Quant::q8 ? C : C / 2;
+    const QuantBlockShape shape{q, w.rows, C};
+    // Four rows at a time into a row-major buffer of the thread, then into their block.
+    OwnedBytes blocks = pack_blocks(shape, [&](int64_t b) {
+        static thread_local std::vector<float>   row;
+        static thread_local std::vector<uint8_t> data;
+        static thread_local std::vector<float>   scales;
+        row.resize(size_t(C));
+        data.resize(size_t(kBlockRows * row_bytes));
+        scales.resize(size_t(kBlockRows * G));
+        for (int64_t k = 0; k < kBlockRows && b * kBlockRows + k < w.rows; ++k) {
+            weight_row_to_f32(w, b * kBlockRows + k, row.data());
+            if (q == Quant::q8) quantize_row_q8(row.data(), C, reinterpret_cast<int8_t*>(data.data()) + k * row_bytes, scales.data() + k * G);
+            else quantize_row_q4(row.data(), C, data.data() + k * row_bytes, scales.data() + k * G);
+        }
+        return std::pair<const uint8_t*, const float*>(data.data(), scales.data());
+    });
     // The dense source pages (mapped from the file) are not needed any more: drop them now, so quantising a
     // 20 GB checkpoint never holds both forms in memory.
-    if (w.owned.empty()) drop_mapped_pages(w.data, uint64_t(R * C) * dtype_size(w.dtype));
-    w.owned        = std::move(data);
-    w.owned_scales = std::move(scales);
-    w.data         = w.owned.data();
-    w.scales       = w.owned_scales.data();
-    w.quant        = q;
+    if (w.owned.empty()) drop_mapped_pages(w.data, uint64_t(w.rows * C) * dtype_size(w.dtype));
+    w.owned = std::move(blocks);
+    w.data  = w.owned.data();
+    w.quant = q;
+}
+
+WeightMatrix pack_quantized_rows(Quant q, const uint8_t* data, const float* scales, int64_t rows, int64_t cols) {
+    const QuantBlockShape shape{q, rows, cols};
+    const int64_t         G = cols / kQuantGroup, row_bytes = q == Quant::q8 ? cols : cols / 2;
+    WeightMatrix          w;
+    w.quant = q;
+    w.dtype = q == Quant::q8 ? DType::i8 : DType::u8;
+    w.rows  = rows;
+    w.cols  = cols;
+    w.owned = pack_blocks(shape, [&](int64_t b) {
+        return std::pair(data + b * kBlockRows * row_bytes, scales + b * kBlockRows * G);
+    });
+    w.data = w.owned.data();
+    return w;
 }
 
 void weight_row_to_f32(const WeightMatrix& w, int64_t r, float* out) {
     const int64_t n = w.cols;
-    if (w.quant == Quant::q8) {
-        dequantize_row_q8(reinterpret_cast<const int8_t*>(w.data) + r * n, w.scales + r * (n / kQuantGroup), n, out);
-        return;
-    }
-    if (w.quant == Quant::q4) {
-        dequantize_row_q4(w.data + r * n / 2, w.scales + r * (n / kQuantGroup), n, out);
+    if (w.quant != Quant::none) {
+        dequantize_block_row(block_shape(w), w.data, r, out);
         return;
     }
     switch (w.dtype) {
@@ -279,26 +322,35 @@ void gemv_path(const float* x, int64_t M, std::span<const LinearTarget> targets)
 #pragma omp parallel for schedule(static) if (M > 1)
     for (int64_t m = 0; m < M; ++m)
         gemv_prepare(x + m * K, K, kind, vec[m]);
-    const int64_t G = K / kQuantGroup;
     // Rows go out in 16-row units to whichever thread is free, in guided chunks (large while much is left,
     // down to one unit at the end): on the 16-core host a static split left threads waiting for the slowest one
     // (dynamic chunks decoded 12 % (bf16) to 31 % (q4) faster), and guided chunks beat fixed ones of 8 units
     // (about an eighth of a thread's share, which left threads idle at the end): M4 decode 120/125 against
     // 92/107 tokens/s in q4, 66 against 52 in q8 (docs/performance.md). With several vectors, each unit (at
     // most 440 KB of weights at the 9B's widest rows) serves them all in turn, so the second and later vectors
-    // find it in L2 instead of reading the weights from memory again.
+    // find it in L2 instead of reading the weights from memory again. A unit is four blocks of q8/q4 rows
+    // (quant_blocks.h); the padding rows of a matrix's last block are computed into a scratch row and dropped.
     constexpr int64_t unit = 16;
-    auto              rows = [&](const LinearTarget& t, int64_t n0, int64_t n1) {
+    static_assert(unit % kBlockRows == 0);
+    auto rows = [&](const LinearTarget& t, int64_t n0, int64_t n1) {
         const WeightMatrix& w = *t.w;
         const int64_t       N = w.rows;
         for (int64_t m = 0; m < M; ++m) {
             float* ym = t.y + m * N + n0;
-            if (kind == GemvWeights::q8)
-                gemv_q8_rows(vec[m], reinterpret_cast<const int8_t*>(w.data) + n0 * K, w.scales + n0 * G, n1 - n0, ym);
-            else if (kind == GemvWeights::q4)
-                gemv_q4_rows(vec[m], w.data + n0 * K / 2, w.scales + n0 * G, n1 - n0, ym);
-            else
+            if (kind == GemvWeights::bf16) {
                 gemv_bf16_rows(vec[m], reinterpret_cast<const uint16_t*>(w.data) + n0 * K, n1 - n0, ym);
+            } else {
+                const QuantBlockShape shape = block_shape(w);
+                const int64_t         b0 = n0 / kBlockRows, whole = (n1 - n0) / kBlockRows;
+                const uint8_t*        blk = w.data + b0 * shape.block_bytes();
+                auto product = kind == GemvWeights::q8 ? gemv_q8_blocks : gemv_q4_blocks;
+                product(vec[m], blk, whole, ym);
+                if (const int64_t rest = (n1 - n0) % kBlockRows) {
+                    float last[kBlockRows];
+                    product(vec[m], blk + whole * shape.block_bytes(), 1, last);
+                    std::copy_n(last, rest, ym + whole * kBlockRows);
+                }
+            }
             if (t.bias)
                 for (int64_t n = n0; n < n1; ++n)
                     ym[n - n0] += t.bias[n];

@@ -43,17 +43,16 @@ template <typename T> struct NoInitAllocator : std::allocator<T> {
 using OwnedBytes  = std::vector<uint8_t, NoInitAllocator<uint8_t>>;
 using OwnedFloats = std::vector<float, NoInitAllocator<float>>;
 
-// A weight matrix [rows = out features, cols = in features], row-major. Dense weights point into the mapped file;
-// quantised ones own their bytes (made at load time or read from a quantised checkpoint).
+// A weight matrix [rows = out features, cols = in features]. Dense weights are row-major and point into the mapped
+// file; quantised ones own their bytes in blocks of four rows with the scales inside (quant_blocks.h), made at load
+// time from the dense weights or from a quantised folder's row-major tensors.
 struct WeightMatrix {
     DType          dtype  = DType::f32; // for Quant::none
     Quant          quant  = Quant::none;
     const uint8_t* data   = nullptr;
-    const float*   scales = nullptr;    // [rows, cols / 32] for q8/q4
     int64_t        rows   = 0;
     int64_t        cols   = 0;
     OwnedBytes     owned;
-    OwnedFloats    owned_scales;
     // Products of many rows (prompts, the vision tower) round the input rows to bf16 and multiply in bf16 with fp32
     // sums (gemm_bf16), weights narrowed to bf16 where they are not bf16 already: LoadParams::prompt_arithmetic.
     bool bf16_products = false;
@@ -67,6 +66,11 @@ struct WeightMatrix {
 bool can_quantize(int64_t cols);
 // Replaces a dense matrix by its q8 or q4 form (a matrix that cannot be quantised stays dense).
 void quantize_matrix(WeightMatrix& w, Quant q);
+// The q8/q4 form of a dense matrix in the row-major layout of quantised folders: row r's bytes at data + r·cols (q8)
+// or r·cols/2 (q4), its cols/32 scales at scales + r·cols/32 (glmv-cli quantize writes these).
+void quantize_rows(const WeightMatrix& w, Quant q, OwnedBytes& data, OwnedFloats& scales);
+// A quantised matrix from that row-major layout (mapped from a quantised folder), repacked into the engine's blocks.
+WeightMatrix pack_quantized_rows(Quant q, const uint8_t* data, const float* scales, int64_t rows, int64_t cols);
 
 // Widens row r of W into out[cols].
 void weight_row_to_f32(const WeightMatrix& w, int64_t r, float* out);

@@ -1,11 +1,13 @@
-// Quantised model folders: written once by `glmv-cli quantize`, then loaded by memory-mapping, with no work at load.
+// Quantised model folders: written once by `glmv-cli quantize`, then loaded with no quantisation at load: the
+// mapped row-major tensors are only repacked into the engine's blocks of four rows (inference/src/ops/
+// quant_blocks.h), about as fast as the files can be read.
 //
 //   glmv::QuantizeParams qp;
 //   qp.weights     = glmv::WeightFormat::q4;
 //   qp.on_progress = [](const glmv::QuantizeProgress& p) { show(p.done_bytes, p.total_bytes); return !cancelled; };
 //   auto r = glmv::quantize_model("/models/GLM-4.1V-9B-Thinking", "/models/GLM-4.1V-9B-Thinking-q4", qp);
 //   if (!r) report(r.status().message());
-//   auto model = glmv::Model::load("/models/GLM-4.1V-9B-Thinking-q4");   // q4, mapped: near-instant
+//   auto model = glmv::Model::load("/models/GLM-4.1V-9B-Thinking-q4");   // q4: no quantisation at load
 //
 // The folder is an ordinary model folder: config.json, the tokenizer and processor files (every file of the source
 // except its weights and hidden entries such as .git), and safetensors shards named as in the source (with
@@ -19,7 +21,7 @@
 //       <name>.q4        U8  [rows, cols / 2]    per group of 32: byte j = weight j (low nibble) + weight j+16
 //                                                (high nibble), each stored as value + 8
 //       <name>.q8_scale  F32 [rows, cols / 32]   (or .q4_scale) one scale per group of 32 weights of a row
-//     exactly the bytes ops::quantize_matrix makes at load, so both paths give bit-identical logits;
+//     exactly the bytes ops::quantize_matrix puts into its blocks at load, so both paths give bit-identical logits;
 //   - each shard's __metadata__ holds glmv_quant ("q8" | "q4"), glmv_quant_group ("32") and glmv_quant_version
 //     ("1"); a reader refuses a higher version ("written by a newer glmv-cli").
 //   - the data region starts 64-byte aligned and tensors are ordered by alignment, so every scale table is at
