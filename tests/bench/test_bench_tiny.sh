@@ -21,7 +21,8 @@ problems = []
 for key in ("decode_tokens_per_s", "decode_roofline_fraction", "prefill_tokens_per_s", "ttft_ms", "peak_rss_bytes",
             "memory_bandwidth_gbs", "gemm_peak_gflops", "prefill_gemm_fraction", "vision_gemm_fraction_1mp",
             "load_ms", "ttft_turn2_fraction", "video_vision_ms", "video_vision_gemm_fraction",
-            "decode_bandwidth_gbs_ctx64", "prefill_gemm_peak_gflops_64", "vision_gemm_peak_gflops_1mp"):
+            "decode_bandwidth_gbs_ctx64", "prefill_gemm_peak_gflops_64", "vision_gemm_peak_gflops_1mp",
+            "prefill_library_gemm_gflops_64", "prefill_library_gemm_fraction_64", "vision_library_gemm_fraction_1mp"):
     if not isinstance(r.get(key), (int, float)) or r[key] <= 0:
         problems.append(f"{key} missing or not positive: {r.get(key)!r}")
 if r.get("weight_format") != weights:
