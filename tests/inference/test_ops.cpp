@@ -324,6 +324,24 @@ TEST(Attention, DecodeKernelVariantsMatchDoubleReference) {
 
 // rms_norm against a double reference, rows of lengths around its eight-lane partial sums (and the 9B's width),
 // in place and into another buffer: the vectorised row function must give the same values as the definition.
+// silu(g)·u with the engine's vectorised e^x against double arithmetic, over the whole float range that matters and
+// past its clamps (e^x is clamped to [e^-87, e^88]), at lengths around the vector widths and the threading pieces.
+TEST(Activations, SiluMulMatchesDoubleReference) {
+    for (int64_t n : {1, 15, 17, 1000, 70001}) {
+        std::vector<float> g(static_cast<size_t>(n)), u(static_cast<size_t>(n)), y(static_cast<size_t>(n));
+        for (int64_t i = 0; i < n; ++i) {
+            g[size_t(i)] = -120.f + 240.f * float(i) / float(std::max<int64_t>(1, n - 1)); // -120 .. 120
+            u[size_t(i)] = 1.f + 0.001f * float(i % 97);
+        }
+        g[0] = n > 1 ? -1e-3f : 0.7f;
+        ops::silu_mul(g.data(), u.data(), n, y.data());
+        for (int64_t i = 0; i < n; ++i) {
+            const double gd = g[size_t(i)], want = gd / (1.0 + std::exp(-gd)) * u[size_t(i)];
+            ASSERT_NEAR(y[size_t(i)], want, 1e-6 * std::fabs(want) + 1e-30) << "n=" << n << " g=" << gd;
+        }
+    }
+}
+
 TEST(Norms, RmsNormMatchesDoubleReference) {
     for (int64_t n : {1, 7, 8, 9, 63, 4096}) {
         const int64_t      M = 3;

@@ -13,6 +13,7 @@
 
 #include <Eigen/Core>
 #include <algorithm>
+#include <bit>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
@@ -464,12 +465,44 @@ void add_inplace(float* x, const float* a, int64_t n) {
     for (int64_t i = 0; i < n; ++i) x[i] += a[i];
 }
 
-void silu_mul(const float* gate, const float* up, int64_t n, float* out) {
-#pragma omp parallel for schedule(static) if (n > 65536)
+namespace {
+
+// e^x in plain float arithmetic that the compiler vectorises (std::exp is a scalar library call: with it SiLU took
+// 0.8-1.0 ms of every 9B token on the 16-core host, 20-25 us per layer). x = k·ln2 + r with |r| <= ln2/2, e^r by
+// its degree-6 Taylor polynomial (relative error below 2e-7, a few float ulps), 2^k put into the exponent bits.
+// x is clamped to [-87, 88], where 2^k stays a normal float: e^-87 = 1.6e-38 (silu's 1 + e^-g is then exactly 1)
+// and e^88 = 1.7e38 (g / (1 + e^88) is 0 to within 1e-36 for any g the model produces).
+inline float exp_vectorisable(float x) {
+    x                 = std::min(88.f, std::max(-87.f, x));
+    const float round = 12582912.f; // 1.5·2^23: adding and taking it off rounds to an integer, in any vector ISA
+    const float k     = (x * 1.44269504088896341f + round) - round;
+    const float r     = (x - k * 0.693359375f) - k * -2.12194440e-4f; // ln2 in two parts: k·hi is exact
+    float       p     = 1.f / 720;
+    p                 = p * r + 1.f / 120;
+    p                 = p * r + 1.f / 24;
+    p                 = p * r + 1.f / 6;
+    p                 = p * r + 0.5f;
+    p                 = p * r + 1.f;
+    p                 = p * r + 1.f;
+    const int32_t two = (int32_t(k) + 127) << 23;
+    return p * std::bit_cast<float>(two);
+}
+
+__attribute__((target_clones("avx512f", "avx2", "default"))) void silu_mul_range(const float* gate, const float* up,
+                                                                                int64_t n, float* out) {
     for (int64_t i = 0; i < n; ++i) {
         const float g = gate[i];
-        out[i]        = g / (1.f + std::exp(-g)) * up[i];
+        out[i]        = g / (1.f + exp_vectorisable(-g)) * up[i];
     }
+}
+
+} // namespace
+
+void silu_mul(const float* gate, const float* up, int64_t n, float* out) {
+    constexpr int64_t piece = 16384;
+#pragma omp parallel for schedule(static) if (n > 4 * piece)
+    for (int64_t b = 0; b < n; b += piece)
+        silu_mul_range(gate + b, up + b, std::min(piece, n - b), out + b);
 }
 
 void gelu_erf_inplace(float* x, int64_t n) {

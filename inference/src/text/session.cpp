@@ -6,6 +6,7 @@
 #include <cstring>
 #include <list>
 #include <map>
+#include <omp.h>
 
 #include "glmv/inference/engine.h"
 #include "glmv/inference/limits.h"
@@ -231,14 +232,16 @@ struct Session::Impl {
                 const Phases::Scope ps(Phases::gate_up, timed);
                 ops::linear(h.data(), n, L.gate_up, nullptr, gu.data());
             }
-            // gate_up row = [gate (I) | up (I)]; m = up · silu(gate), over rows and 2048-value pieces of them, so that
-            // a decode step's single row is spread over the threads too (on one core it took about 0.1 ms of every
-            // layer while the others waited). Each piece is far below ops::silu_mul's own threading threshold, so
-            // its parallel region stays off: a region opened inside this loop while it is inactive (one token)
-            // would make libgomp start a fresh team of threads on every call, which cut M4 decode on the 16-core
-            // host from 90 to 4-40 tokens/s.
-            constexpr int64_t piece  = 2048;
-            const int64_t     pieces = (I + piece - 1) / piece;
+            // gate_up row = [gate (I) | up (I)]; m = up · silu(gate), over rows and pieces of them, so that a decode
+            // step's single row is spread over the threads too (on one core it took about 0.1 ms of every layer while
+            // the others waited): one piece per thread for a single row (2048-value pieces left 9 of 16 threads idle
+            // on the 9B's 13696 values), 2048 values otherwise. Each piece is far below ops::silu_mul's own threading
+            // threshold, so its parallel region stays off: a region opened inside this loop while it is inactive (one
+            // token) would make libgomp start a fresh team of threads on every call, which cut M4 decode on the
+            // 16-core host from 90 to 4-40 tokens/s.
+            const int64_t threads = omp_get_max_threads();
+            const int64_t piece   = n == 1 ? ((I + threads - 1) / threads + 15) / 16 * 16 : 2048;
+            const int64_t pieces = (I + piece - 1) / piece;
             {
                 const Phases::Scope ps(Phases::silu, timed);
 #pragma omp parallel for schedule(static) if (n * I >= 4096)
