@@ -2,6 +2,7 @@
 // quantise at load, unless the folder was written by glmv-cli quantize (its q8/q4 tensors are repacked into
 // the engine's blocks of four rows, not quantised again).
 #include <filesystem>
+#include <new>
 #include <omp.h>
 
 #include "glmv/common/log.h"
@@ -197,24 +198,36 @@ Result<std::shared_ptr<const Model>> Model::load(const std::string& model_dir, c
     impl->store     = std::move(store.value());
     impl->params    = params;
     impl->weights   = stored != WeightFormat::bf16 ? stored : params.weights;
-    TensorChecker checker(impl->store);
-    LinearBinder  linear{checker, stored, &impl->quantizable};
-    GLMV_RETURN_IF_ERROR(bind_vision(impl->config.vision, checker, &impl->vision));
-    GLMV_RETURN_IF_ERROR(bind_text(impl->config.text, impl->config.tie_word_embeddings, checker, linear, &impl->text));
-    GLMV_RETURN_IF_ERROR(checker.status().with_context(model_dir));
-    impl->weight_bytes = impl->store.total_bytes() + uint64_t(linear.block_padding_bytes);
-    if (stored == WeightFormat::bf16 && params.weights != WeightFormat::bf16) {
-        // Decoder matrices and the LM head are quantised; the vision tower and the embedding table stay in the
-        // file's dtype (the vision tower is GEMM-bound, and embeddings are read one row per token). The byte count
-        // swaps each matrix's file bytes for its quantised bytes, whatever the file dtype; a tied LM head is the
-        // embedding table (counted once in the file), so its quantised copy is extra.
-        const ops::Quant q = quantized::to_quant(params.weights);
-        for (QuantizableMatrix& m : impl->quantizable) {
-            const uint64_t before = m.matrix->bytes();
-            ops::quantize_matrix(*m.matrix, q);
-            impl->weight_bytes = impl->weight_bytes - (m.tied ? 0 : before) + m.matrix->bytes();
+    // Quantising at load and repacking a quantised folder allocate the decoder's weights (gigabytes): where the
+    // memory is not there, an error that says so instead of an abort.
+    try {
+        TensorChecker checker(impl->store);
+        LinearBinder  linear{checker, stored, &impl->quantizable};
+        GLMV_RETURN_IF_ERROR(bind_vision(impl->config.vision, checker, &impl->vision));
+        GLMV_RETURN_IF_ERROR(bind_text(impl->config.text, impl->config.tie_word_embeddings, checker, linear, &impl->text));
+        GLMV_RETURN_IF_ERROR(checker.status().with_context(model_dir));
+        impl->weight_bytes = impl->store.total_bytes() + uint64_t(linear.block_padding_bytes);
+        if (stored == WeightFormat::bf16 && params.weights != WeightFormat::bf16) {
+            // Decoder matrices and the LM head are quantised; the vision tower and the embedding table stay in the
+            // file's dtype (the vision tower is GEMM-bound, and embeddings are read one row per token). The byte count
+            // swaps each matrix's file bytes for its quantised bytes, whatever the file dtype; a tied LM head is the
+            // embedding table (counted once in the file), so its quantised copy is extra.
+            const ops::Quant q = quantized::to_quant(params.weights);
+            for (QuantizableMatrix& m : impl->quantizable) {
+                const uint64_t before = m.matrix->bytes();
+                ops::quantize_matrix(*m.matrix, q);
+                impl->weight_bytes = impl->weight_bytes - (m.tied ? 0 : before) + m.matrix->bytes();
+            }
+            impl->store.release_pages(); // the bf16 pages read while quantising are no longer needed
         }
-        impl->store.release_pages(); // the bf16 pages read while quantising are no longer needed
+    } catch (const std::bad_alloc&) {
+        const bool q4 = impl->weights == WeightFormat::q4;
+        return Status(ErrorCode::out_of_memory,
+                      std::string("not enough memory to hold the ") + weight_format_name(impl->weights) +
+                          " weights of '" + model_dir + "' (about " +
+                          std::to_string(impl->store.total_bytes() / 1000000000 + 1) + " GB of files): close other " +
+                          (q4 ? "programs (q4 is the smallest weight format)"
+                              : "programs, or choose q4 weights, about 40 % smaller (Settings → Weights, --weights q4)"));
     }
     set_bf16_products(*impl, resolves_to_bf16(params.prompt_arithmetic));
     // Threads of the calling thread's parallel regions (the thread that loads is the one that runs the model):
