@@ -52,8 +52,9 @@ void quantize_rows(const WeightMatrix& w, Quant q, OwnedBytes& data, OwnedFloats
 
 namespace {
 
-// Block b of `blocks` from four rows at a time in the row-major form (row_data(b) / row_scales(b) give the block's
-// first row), on all threads: the blocks' pages are first touched by the thread that writes them.
+// A matrix's blocks from its rows in the row-major form, four at a time: rows_of(b) gives the bytes and scales of
+// block b's first row (quant_blocks.h: pack_quant_block). On all threads, so the blocks' pages are first touched by
+// the thread that writes them.
 template <typename RowsOf>
 OwnedBytes pack_blocks(const QuantBlockShape& shape, RowsOf&& rows_of) {
     OwnedBytes blocks(size_t(shape.bytes()));
