@@ -167,7 +167,7 @@ struct Session::Impl {
         const int64_t      QD  = nh * hd, KD = nkv * hd;
         const int64_t      past = n_cached;
         // Written whole by the norms, products and attention before they are read: no zero-fill on this thread
-        // (ops::OwnedFloats), which for a 2048-token chunk of the 9B would be 400 MB.
+        // (ops::OwnedFloats), which for a 1024-token chunk of the 9B would be 200 MB.
         ops::OwnedFloats   h(size_t(n * H)), q(size_t(n * QD)), attn(size_t(n * QD)), a(size_t(n * H));
         ops::OwnedFloats   gu(size_t(n * 2 * I)), mm(size_t(n * I));
         std::vector<float> rope_cos, rope_sin;
