@@ -386,30 +386,35 @@ struct Session::Impl {
         }
         if (stats) stats->vision_ms = ms_since(tv);
 
-        // Input embeddings of tokens [L, S).  x: [S-L, H]
-        const int64_t      n = S - L;
-        std::vector<float> x(size_t(n * H));
-        for (int64_t i = L; i < S; ++i)
-            if (types[size_t(i)] == 0) ops::weight_row_to_f32(m.text.embed, in.input_ids[size_t(i)], x.data() + (i - L) * H);
-        for (size_t r = 0; r < runs.size(); ++r) {
-            if (!run_emb[r]) continue;
-            for (int64_t j = 0; j < runs[r].tokens; ++j) {
-                const int64_t i = runs[r].start + j;
-                if (i < L) continue;
-                std::memcpy(x.data() + (i - L) * H, run_emb[r]->data() + j * H, size_t(H) * 4);
+        // Input embeddings of tokens [i0, i1) into out [i1 - i0, H]: text rows from the table, media rows from
+        // their runs. Filled chunk by chunk below, so a long prompt never holds all its rows at once (a 19k-token
+        // video prompt's would be 312 MB next to the cached vision embeddings they copy).
+        auto embed_rows = [&](int64_t i0, int64_t i1, float* out) {
+            std::fill(out, out + (i1 - i0) * H, 0.f); // as before for any row neither fills (none in checked inputs)
+            for (int64_t i = i0; i < i1; ++i)
+                if (types[size_t(i)] == 0) ops::weight_row_to_f32(m.text.embed, in.input_ids[size_t(i)], out + (i - i0) * H);
+            for (size_t r = 0; r < runs.size(); ++r) {
+                if (!run_emb[r]) continue;
+                const int64_t j0 = std::max<int64_t>(0, i0 - runs[r].start);
+                const int64_t j1 = std::min<int64_t>(runs[r].tokens, i1 - runs[r].start);
+                for (int64_t j = j0; j < j1; ++j)
+                    std::memcpy(out + (runs[r].start + j - i0) * H, run_emb[r]->data() + j * H, size_t(H) * 4);
             }
-        }
+        };
+        const int64_t n = S - L;
         // Positions of the new tokens as [3][n] with stride S.
         // Long prompts run in chunks (each attends to the cache its predecessors filled), so the MLP intermediates
         // stay bounded: a 19k-token video prompt at the 9B's widths would otherwise need about 4 GB of activations
         // at once. With an activation tap it runs whole, so every tapped tensor is whole.
         const int64_t      step = tap ? n : std::max<int64_t>(1, limits.prefill_chunk_tokens);
+        std::vector<float> x(size_t(std::min(step, n) * H));
         std::vector<float> part_logits;
         if (all_logits) logits->clear();
         for (int64_t c0 = 0; c0 < n; c0 += step) {
             const int64_t rows = std::min(step, n - c0);
             const bool    last = c0 + rows >= n;
-            Status st = run(x.data() + c0 * H, rows, positions.data() + L + c0, S, all_logits,
+            embed_rows(L + c0, L + c0 + rows, x.data());
+            Status st = run(x.data(), rows, positions.data() + L + c0, S, all_logits,
                             all_logits || last ? &part_logits : nullptr);
             if (!st.ok()) {
                 truncate_cache(L);
