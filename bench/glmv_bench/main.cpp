@@ -170,26 +170,25 @@ double measure_engine_gemm_gflops() {
 // tile probe. Both are reported; the best of two timed runs after one that JIT-compiles the kernel.
 double measure_library_gemm_gflops(bool bf16) {
     const int64_t n = omp_get_max_threads() > 4 ? 4096 : 2048;
-    double        best = 0;
-    if (bf16) {
-        std::vector<uint16_t> a(size_t(n * n), 0x3F80), b(size_t(n * n), 0x3F00); // 1.0 and 0.5
-        std::vector<float>    c(size_t(n * n));
+    // The best of two timed runs after the first; 0 where oneDNN refuses.
+    auto best_gflops = [n](auto&& product) {
+        double best = 0;
         for (int rep = 0; rep < 3; ++rep) {
             const auto t0 = Clock::now();
-            if (!ops::gemm_bf16(n, n, n, a.data(), n, b.data(), c.data(), n)) return 0;
+            if (!product()) return 0.0;
             if (rep > 0) best = std::max(best, 2.0 * n * n * n / seconds_since(t0) / 1e9);
         }
         return best;
+    };
+    std::vector<float> c(size_t(n * n));
+    if (bf16) {
+        std::vector<uint16_t> a(size_t(n * n), 0x3F80), b(size_t(n * n), 0x3F00); // 1.0 and 0.5
+        return best_gflops([&] { return ops::gemm_bf16(n, n, n, a.data(), n, b.data(), c.data(), n); });
     }
-    std::vector<float> a(size_t(n * n), 1.f), b(size_t(n * n), 0.5f), c(size_t(n * n));
+    std::vector<float> a(size_t(n * n), 1.f), b(size_t(n * n), 0.5f);
     ops::GemmOperands  op;
     op.a = a.data(), op.lda = n, op.b = b.data(), op.ldb = n, op.b_columns = true, op.c = c.data(), op.ldc = n;
-    for (int rep = 0; rep < 3; ++rep) {
-        const auto t0 = Clock::now();
-        if (!ops::gemm_f32(n, n, n, op)) return 0;
-        if (rep > 0) best = std::max(best, 2.0 * n * n * n / seconds_since(t0) / 1e9);
-    }
-    return best;
+    return best_gflops([&] { return ops::gemm_f32(n, n, n, op); });
 }
 
 // The ceilings again, next to the measurement they judge. On a shared host (the GPU machine's CPU) the bandwidth

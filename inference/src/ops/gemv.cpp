@@ -5,6 +5,7 @@
 
 #include "glmv/inference/safetensors.h"
 #include "ops/kernels.h"
+#include "ops/quant_blocks.h"
 #include "ops/simd_intrinsics.h"
 
 #include <algorithm>
@@ -40,7 +41,7 @@ inline const char* ahead(const void* block, int64_t row_bytes, int k, int64_t at
 }
 
 // Groups of a row of n weights, padded to whole chunks of four (quant_blocks.h).
-int64_t padded_groups(int64_t n) { return (n / kQuantGroup + 3) / 4 * 4; }
+int64_t padded_groups(int64_t n) { return quant_chunks(n) * kChunkGroups; }
 
 enum class Tier { portable_or_avx2, avx2_blocks, avx2_int8, avx512, avx512_bf16, avx512_vnni };
 
@@ -146,7 +147,11 @@ template <int64_t Bytes> inline void prefetch_chunk(const uint8_t* chunk, int64_
         _mm_prefetch(reinterpret_cast<const char*>(chunk + distance + l), _MM_HINT_T0);
 }
 
-constexpr int64_t kQ4Chunk = 4 * 64 + 64, kQ8Chunk = 4 * 128 + 64; // QuantBlockShape::chunk_bytes()
+// The chunk layout of quant_blocks.h that the kernels below are written for: four rows of 64 (q4) or 128 (q8) bytes,
+// then sixteen scales.
+constexpr int64_t kQ4Chunk = quant_chunk_bytes(Quant::q4), kQ8Chunk = quant_chunk_bytes(Quant::q8);
+constexpr int64_t kQ4Scales = quant_chunk_scales_offset(Quant::q4), kQ8Scales = quant_chunk_scales_offset(Quant::q8);
+static_assert(kQ4Scales == 4 * 64 && kQ8Scales == 4 * 128 && kQ4Chunk == kQ4Scales + 64 && kQ8Chunk == kQ8Scales + 64);
 
 // ---- q8, AVX512-VNNI ----------------------------------------------------------------------------------------------
 
@@ -169,7 +174,7 @@ __attribute__((target("avx512f,avx512bw,avx512vnni"))) void q8_block_vnni(const 
     for (int64_t c = 0; c < chunks; ++c) {
         const uint8_t* s = block + c * kQ8Chunk;
         prefetch_chunk<kQ8Chunk>(s, distance);
-        const __m512 sv = _mm512_loadu_ps(s + 512);
+        const __m512 sv = _mm512_loadu_ps(s + kQ8Scales);
         for (int h = 0; h < 2; ++h) {
             const __m512i xu = _mm512_loadu_si512(v.q_offset.data() + c * 128 + h * 64);
             const __m512  xs = _mm512_loadu_ps(v.lane_scale.data() + c * 32 + h * 16);
@@ -206,7 +211,7 @@ __attribute__((target("avx512f,avx512bw,avx512vnni"))) void q4_block_vnni(const 
         const __m512i xhi  = _mm512_loadu_si512(v.q.data() + c * 128 + 64);
         const __m512i bias = _mm512_loadu_si512(v.q4_bias.data() + c * 16);
         const __m512  xs   = _mm512_loadu_ps(v.lane_scale.data() + c * 16);
-        const __m512  sv   = _mm512_loadu_ps(s + 256);
+        const __m512  sv   = _mm512_loadu_ps(s + kQ4Scales);
         for (int k = 0; k < 4; ++k) {
             const __m512i wv = _mm512_loadu_si512(s + k * 64);
             __m512i       d  = _mm512_dpbusd_epi32(_mm512_setzero_si512(), _mm512_and_si512(wv, low), xlo);
@@ -267,7 +272,7 @@ __attribute__((target("avx2,fma"))) void q4_block_avx2(const GemvVector& v, cons
     for (int64_t c = 0; c < chunks; ++c) {
         const uint8_t* s = block + c * kQ4Chunk;
         prefetch_chunk<kQ4Chunk>(s, distance);
-        const float* sc = reinterpret_cast<const float*>(s + 256);
+        const float* sc = reinterpret_cast<const float*>(s + kQ4Scales);
         for (int h = 0; h < 2; ++h) {
             const int64_t p    = 2 * c + h;
             const __m256i xlo  = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(v.q.data() + p * 64));
@@ -303,7 +308,7 @@ __attribute__((target("avx2,fma"))) void q8_block_avx2(const GemvVector& v, cons
     for (int64_t c = 0; c < chunks; ++c) {
         const uint8_t* s = block + c * kQ8Chunk;
         prefetch_chunk<kQ8Chunk>(s, distance);
-        const float* sc = reinterpret_cast<const float*>(s + 512);
+        const float* sc = reinterpret_cast<const float*>(s + kQ8Scales);
         for (int j = 0; j < 4; ++j) {
             const int64_t g  = 4 * c + j;
             const __m256i x  = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(v.q.data() + g * kQuantGroup));
@@ -323,13 +328,14 @@ __attribute__((target("avx2,fma"))) void q8_block_avx2(const GemvVector& v, cons
 // Portable (and AVX-512 without VNNI): the per-row dot products of kernels.cpp over each row's piece of a chunk.
 void quant_block_rows(const GemvVector& v, const uint8_t* block, int64_t chunks, float* y) {
     const bool    q8  = v.kind == GemvWeights::q8;
-    const int64_t rcb = q8 ? 128 : 64, cb = q8 ? kQ8Chunk : kQ4Chunk, G = v.n / kQuantGroup;
+    const Quant   q   = q8 ? Quant::q8 : Quant::q4;
+    const int64_t rcb = quant_row_chunk_bytes(q), cb = quant_chunk_bytes(q), G = v.n / kQuantGroup;
     for (int k = 0; k < 4; ++k) {
         float s = 0;
         for (int64_t c = 0; c < chunks; ++c) {
             const uint8_t* chunk = block + c * cb;
             float          sc[4];
-            std::memcpy(sc, chunk + 4 * rcb + 16 * k, sizeof sc);
+            std::memcpy(sc, chunk + quant_chunk_scales_offset(q) + 16 * k, sizeof sc);
             const int64_t n = std::min<int64_t>(4, G - 4 * c) * kQuantGroup;
             const float*  x = v.x + c * 4 * kQuantGroup;
             s += q8 ? dot_q8(x, reinterpret_cast<const int8_t*>(chunk + k * rcb), sc, n) : dot_q4(x, chunk + k * rcb, sc, n);

@@ -34,19 +34,27 @@ uint64_t WeightMatrix::bytes() const {
 
 bool can_quantize(int64_t cols) { return cols % kQuantGroup == 0; }
 
+namespace {
+
+// Row r of w quantised into its row-major bytes and scales (row is the caller's buffer of w.cols floats).
+void quantize_row_of(const WeightMatrix& w, int64_t r, Quant q, float* row, uint8_t* data, float* scales) {
+    weight_row_to_f32(w, r, row);
+    if (q == Quant::q8) quantize_row_q8(row, w.cols, reinterpret_cast<int8_t*>(data), scales);
+    else quantize_row_q4(row, w.cols, data, scales);
+}
+
+} // namespace
+
 void quantize_rows(const WeightMatrix& w, Quant q, OwnedBytes& data, OwnedFloats& scales) {
-    const int64_t R = w.rows, C = w.cols, G = C / kQuantGroup;
-    data.resize(size_t(q == Quant::q8 ? R * C : R * C / 2)); // every byte and scale is written below
+    const int64_t R = w.rows, C = w.cols, G = C / kQuantGroup, row_bytes = quant_row_bytes(q, C);
+    data.resize(size_t(R * row_bytes)); // every byte and scale is written below
     scales.resize(size_t(R * G));
 #pragma omp parallel
     {
         std::vector<float> row(static_cast<size_t>(C));
 #pragma omp for schedule(static)
-        for (int64_t r = 0; r < R; ++r) {
-            weight_row_to_f32(w, r, row.data());
-            if (q == Quant::q8) quantize_row_q8(row.data(), C, reinterpret_cast<int8_t*>(data.data()) + r * C, scales.data() + r * G);
-            else quantize_row_q4(row.data(), C, data.data() + r * C / 2, scales.data() + r * G);
-        }
+        for (int64_t r = 0; r < R; ++r)
+            quantize_row_of(w, r, q, row.data(), data.data() + r * row_bytes, scales.data() + r * G);
     }
 }
 
@@ -71,8 +79,8 @@ OwnedBytes pack_blocks(const QuantBlockShape& shape, RowsOf&& rows_of) {
 
 void quantize_matrix(WeightMatrix& w, Quant q) {
     if (q == Quant::none || w.quant != Quant::none || w.empty() || !can_quantize(w.cols)) return;
-    const int64_t         C = w.cols, G = C / kQuantGroup, row_bytes = q == Quant::q8 ? C : C / 2;
-    const QuantBlockShape shape{q, w.rows, C};
+    const QuantBlockShape shape{q, w.rows, w.cols};
+    const int64_t         C = w.cols, G = shape.groups(), row_bytes = shape.row_bytes();
     // Four rows at a time into a row-major buffer of the thread, then into their block.
     OwnedBytes blocks = pack_blocks(shape, [&](int64_t b) {
         static thread_local std::vector<float>   row;
@@ -81,11 +89,8 @@ void quantize_matrix(WeightMatrix& w, Quant q) {
         row.resize(size_t(C));
         data.resize(size_t(kBlockRows * row_bytes));
         scales.resize(size_t(kBlockRows * G));
-        for (int64_t k = 0; k < kBlockRows && b * kBlockRows + k < w.rows; ++k) {
-            weight_row_to_f32(w, b * kBlockRows + k, row.data());
-            if (q == Quant::q8) quantize_row_q8(row.data(), C, reinterpret_cast<int8_t*>(data.data()) + k * row_bytes, scales.data() + k * G);
-            else quantize_row_q4(row.data(), C, data.data() + k * row_bytes, scales.data() + k * G);
-        }
+        for (int64_t k = 0; k < kBlockRows && b * kBlockRows + k < w.rows; ++k)
+            quantize_row_of(w, b * kBlockRows + k, q, row.data(), data.data() + k * row_bytes, scales.data() + k * G);
         return std::pair<const uint8_t*, const float*>(data.data(), scales.data());
     });
     // The dense source pages (mapped from the file) are not needed any more: drop them now, so quantising a
@@ -98,7 +103,7 @@ void quantize_matrix(WeightMatrix& w, Quant q) {
 
 WeightMatrix pack_quantized_rows(Quant q, const uint8_t* data, const float* scales, int64_t rows, int64_t cols) {
     const QuantBlockShape shape{q, rows, cols};
-    const int64_t         G = cols / kQuantGroup, row_bytes = q == Quant::q8 ? cols : cols / 2;
+    const int64_t         G = shape.groups(), row_bytes = shape.row_bytes();
     WeightMatrix          w;
     w.quant = q;
     w.dtype = q == Quant::q8 ? DType::i8 : DType::u8;

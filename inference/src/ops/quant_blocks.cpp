@@ -8,7 +8,7 @@ namespace glmv::ops {
 void pack_quant_block(const QuantBlockShape& s, const uint8_t* data, const float* scales, int64_t valid,
                       uint8_t* block) {
     const int64_t G = s.groups(), rcb = s.row_chunk_bytes(), group_bytes = rcb / kChunkGroups;
-    const int64_t row_bytes = G * group_bytes;
+    const int64_t row_bytes = s.row_bytes();
     // A zero weight is byte 0 in q8 and nibbles of 8 (value + 8) in q4.
     const uint8_t zero = s.quant == Quant::q8 ? 0 : 0x88;
     for (int64_t c = 0; c < s.chunks(); ++c) {

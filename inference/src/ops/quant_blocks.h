@@ -25,18 +25,26 @@ namespace glmv::ops {
 inline constexpr int64_t kBlockRows   = 4;
 inline constexpr int64_t kChunkGroups = 4;
 
+// Bytes of one row of `cols` weights in the row-major form (quantised folders, quantize_rows): q8 one per weight,
+// q4 two weights per byte.
+constexpr int64_t quant_row_bytes(Quant q, int64_t cols) { return q == Quant::q8 ? cols : cols / 2; }
+// Bytes of one row's weights in one chunk, and of a whole chunk (four rows' weights, then their sixteen scales).
+constexpr int64_t quant_row_chunk_bytes(Quant q) { return quant_row_bytes(q, kChunkGroups * kQuantGroup); }
+constexpr int64_t quant_chunk_scales_offset(Quant q) { return kBlockRows * quant_row_chunk_bytes(q); }
+constexpr int64_t quant_chunk_bytes(Quant q) { return quant_chunk_scales_offset(q) + kBlockRows * kChunkGroups * 4; }
+// Chunks of a row of `cols` weights (the last one padded to four groups).
+constexpr int64_t quant_chunks(int64_t cols) { return (cols / kQuantGroup + kChunkGroups - 1) / kChunkGroups; }
+
 struct QuantBlockShape {
     Quant   quant = Quant::q4;
     int64_t rows = 0, cols = 0;
 
-    int64_t groups() const { return cols / kQuantGroup; }
-    int64_t chunks() const { return (groups() + kChunkGroups - 1) / kChunkGroups; }
-    int64_t blocks() const { return (rows + kBlockRows - 1) / kBlockRows; }
-    // Bytes of one row's weights in one chunk.
-    int64_t row_chunk_bytes() const {
-        return quant == Quant::q8 ? kChunkGroups * kQuantGroup : kChunkGroups * kQuantGroup / 2;
-    }
-    int64_t  chunk_bytes() const { return kBlockRows * row_chunk_bytes() + kBlockRows * kChunkGroups * 4; }
+    int64_t  groups() const { return cols / kQuantGroup; }
+    int64_t  chunks() const { return quant_chunks(cols); }
+    int64_t  blocks() const { return (rows + kBlockRows - 1) / kBlockRows; }
+    int64_t  row_bytes() const { return quant_row_bytes(quant, cols); } // of the row-major form
+    int64_t  row_chunk_bytes() const { return quant_row_chunk_bytes(quant); }
+    int64_t  chunk_bytes() const { return quant_chunk_bytes(quant); }
     int64_t  block_bytes() const { return chunks() * chunk_bytes(); }
     uint64_t bytes() const { return uint64_t(blocks()) * uint64_t(block_bytes()); }
 };
